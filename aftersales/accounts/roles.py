@@ -1,0 +1,69 @@
+"""The five roles and the Django permissions each one carries.
+
+Groups are created by a data migration and re-synced after every `migrate` (post_migrate), so
+permissions of models added by later migrations reach the roles without another data migration.
+"""
+
+CUSTOMER = "customer"
+AGENT = "agent"
+TECHNICIAN = "technician"
+FINANCE = "finance"
+SUPERVISOR = "supervisor"
+ROLES = (CUSTOMER, AGENT, TECHNICIAN, FINANCE, SUPERVISOR)
+STAFF_ROLES = (AGENT, TECHNICIAN, FINANCE, SUPERVISOR)
+
+_CASE_WORK = [
+    "cases.view_case",
+    "cases.change_case",
+    "cases.view_caseevent",
+    "cases.add_caseevent",
+    "cases.view_attachment",
+    "cases.add_attachment",
+    "cases.view_feedback",
+    "cases.view_notification",
+]
+_ORDER_READ = [
+    "orders.view_order",
+    "orders.view_orderline",
+    "orders.view_parcel",
+    "orders.view_product",
+    "orders.view_category",
+    "orders.view_brand",
+    "orders.view_pricechange",
+    "accounts.view_user",
+]
+
+# "app_label.codename"; codenames not (yet) in the database are skipped quietly.
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    CUSTOMER: [],
+    AGENT: _ORDER_READ + _CASE_WORK,
+    TECHNICIAN: _ORDER_READ + _CASE_WORK,
+    FINANCE: [*_ORDER_READ, "cases.view_case", "cases.view_caseevent", "cases.view_attachment"],
+    SUPERVISOR: _ORDER_READ
+    + _CASE_WORK
+    + [
+        "orders.change_category",
+        "orders.add_category",
+        "orders.change_product",
+        "orders.change_brand",
+        "orders.add_brand",
+        "orders.change_pricechange",
+        "orders.view_storefront",
+        "cases.view_businessday",
+        "cases.add_businessday",
+        "cases.change_businessday",
+        "cases.delete_businessday",
+        "accounts.change_user",
+    ],
+}
+
+
+def sync_roles(group_model, permission_model) -> None:
+    """Create the role groups and give each exactly its listed permissions."""
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _ = group_model.objects.get_or_create(name=role)
+        wanted = []
+        for dotted in perms:
+            app_label, codename = dotted.split(".", 1)
+            wanted += list(permission_model.objects.filter(content_type__app_label=app_label, codename=codename))
+        group.permissions.set(wanted)

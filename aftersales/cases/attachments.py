@@ -1,0 +1,109 @@
+"""Case attachments: only real images get in, and they are re-encoded (which drops EXIF such as GPS
+and anything smuggled after the image data) before they touch storage."""
+
+import hashlib
+import io
+import os
+import warnings
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
+from django.utils.crypto import get_random_string
+from django.utils.translation import gettext as _
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from aftersales.common.errors import NotAllowed, ValidationFailed
+
+from .models import Attachment, Case, CaseEvent
+from .selectors import user_can_see_case
+
+ACCEPTED_FORMATS = {"JPEG": ("jpg", "image/jpeg"), "PNG": ("png", "image/png"), "WEBP": ("webp", "image/webp")}
+
+
+def _reencode(upload) -> tuple[bytes, str, str, int, int]:
+    """Verify and re-encode one upload; returns (bytes, extension, content type, width, height)."""
+    if upload.size > settings.ATTACHMENT_MAX_BYTES:
+        raise ValidationFailed(
+            _("The file is too large (%(size)s); the limit is %(limit)s.")
+            % {"size": filesizeformat(upload.size), "limit": filesizeformat(settings.ATTACHMENT_MAX_BYTES)},
+            fields={"file": [_("File too large.")]},
+        )
+    not_image = ValidationFailed(
+        _("Only photos are accepted (JPEG, PNG or WebP)."), fields={"file": [_("Not a JPEG, PNG or WebP image.")]}
+    )
+    data = upload.read()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            probe = Image.open(io.BytesIO(data))
+            if probe.format not in ACCEPTED_FORMATS:
+                raise not_image
+            if probe.width * probe.height > settings.ATTACHMENT_MAX_PIXELS:
+                raise ValidationFailed(
+                    _("The image has too many pixels."), fields={"file": [_("Image dimensions too large.")]}
+                )
+            probe.verify()  # structural check; the image must be reopened afterwards
+            image = Image.open(io.BytesIO(data))
+            image.load()
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+    ):
+        raise not_image from None
+    extension, content_type = ACCEPTED_FORMATS[image.format]
+    image = ImageOps.exif_transpose(image)  # keep the photo upright once EXIF is gone
+    out = io.BytesIO()
+    if extension == "jpg":
+        image.convert("RGB").save(out, format="JPEG", quality=88, optimize=True)
+    elif extension == "png":
+        image.save(out, format="PNG", optimize=True)
+    else:
+        image.save(out, format="WEBP", quality=88)
+    return out.getvalue(), extension, content_type, image.width, image.height
+
+
+@transaction.atomic
+def add_attachment(*, case: Case, uploaded_by, upload) -> Attachment:
+    if not user_can_see_case(uploaded_by, case):
+        raise NotAllowed()
+    Case.objects.select_for_update().filter(pk=case.pk).first()  # serialises the count check per case
+    if case.attachments.count() >= settings.ATTACHMENT_MAX_PER_CASE:
+        raise ValidationFailed(
+            _("A case can hold at most %(n)d attachments.") % {"n": settings.ATTACHMENT_MAX_PER_CASE},
+            fields={"file": [_("Too many attachments.")]},
+        )
+    data, extension, content_type, width, height = _reencode(upload)
+    original_name = os.path.basename(str(upload.name or "")).strip()[:200] or f"photo.{extension}"
+    attachment = Attachment(
+        case=case,
+        original_name=original_name,
+        content_type=content_type,
+        size=len(data),
+        width=width,
+        height=height,
+        sha256=hashlib.sha256(data).hexdigest(),
+        uploaded_by=uploaded_by,
+    )
+    # Our own name on disk: nothing the uploader typed reaches the file system.
+    attachment.file.save(f"{get_random_string(24)}.{extension}", ContentFile(data), save=False)
+    try:
+        attachment.save()
+        CaseEvent.objects.create(
+            case=case,
+            at=timezone.now(),
+            type=CaseEvent.Type.ATTACHMENT,
+            actor=uploaded_by,
+            note=original_name,
+            data={"attachment_id": attachment.pk},
+        )
+    except Exception:
+        attachment.file.delete(save=False)
+        raise
+    return attachment

@@ -1,0 +1,38 @@
+"""Reads shared by the portal, the API and the dashboard. Customers only ever get their own rows:
+every customer-facing queryset starts from `cases_visible_to(user)`."""
+
+from django.db.models import Prefetch, QuerySet
+
+from .models import Case, CaseEvent, Notification
+
+
+def is_case_staff(user) -> bool:
+    return user.is_authenticated and user.is_staff and user.has_perm("cases.view_case")
+
+
+def cases_visible_to(user) -> QuerySet[Case]:
+    qs = Case.objects.select_related("order", "customer")
+    if not user.is_authenticated:
+        return qs.none()
+    if is_case_staff(user):
+        return qs
+    return qs.filter(customer=user)
+
+
+def user_can_see_case(user, case: Case) -> bool:
+    return is_case_staff(user) or (user.is_authenticated and case.customer_id == user.pk)
+
+
+def case_timeline(user, case: Case) -> QuerySet[CaseEvent]:
+    events = case.events.select_related("actor").order_by("at", "id")
+    return events if is_case_staff(user) else events.filter(public=True)
+
+
+def case_detail_queryset(user) -> QuerySet[Case]:
+    return cases_visible_to(user).prefetch_related(
+        "attachments", Prefetch("events", queryset=CaseEvent.objects.select_related("actor").order_by("at", "id"))
+    )
+
+
+def unread_notifications(user) -> QuerySet[Notification]:
+    return Notification.objects.filter(user=user, read_at__isnull=True).select_related("case")

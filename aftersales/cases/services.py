@@ -1,0 +1,184 @@
+"""Every write on a case goes through here: open, transition, note, deadline.
+
+A transition is one compare-and-set UPDATE (`WHERE id = … AND status IN sources`): the row lock is
+taken by that statement, zero rows means another writer won, and the caller gets
+`TransitionConflict`. The same transaction writes the timeline event; notifications leave after
+commit.
+"""
+
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from aftersales.common.errors import InvalidTransition, NotAllowed, TransitionConflict, ValidationFailed
+
+from . import workflow
+from .models import NUMBER_PREFIX, Case, CaseEvent, Feedback, NumberSequence
+from .notifications import notify
+
+
+def next_case_number(kind: str, now: datetime) -> str:
+    """RMA-20261123-000042. The counter row is locked by the UPDATE until our commit."""
+    prefix = NUMBER_PREFIX[kind]
+    if not NumberSequence.objects.filter(prefix=prefix).update(last=F("last") + 1):
+        NumberSequence.objects.get_or_create(prefix=prefix)
+        NumberSequence.objects.filter(prefix=prefix).update(last=F("last") + 1)
+    last = NumberSequence.objects.filter(prefix=prefix).values_list("last", flat=True).get()
+    return f"{prefix}-{timezone.localdate(now):%Y%m%d}-{last:06d}"
+
+
+def check_allowed(*, case: Case, transition: workflow.Transition, actor) -> None:
+    """actor None is the system (services, sweepers); people need the transition's permission."""
+    if actor is None:
+        return
+    if transition.allowed == "system":
+        raise NotAllowed()
+    if transition.allowed == "customer":
+        if actor.pk != case.customer_id:
+            raise NotAllowed()
+        return
+    if not actor.has_perm(transition.allowed):
+        raise NotAllowed()
+
+
+@transaction.atomic
+def open_case(
+    *,
+    kind: str,
+    customer,
+    order=None,
+    subject: str = "",
+    actor=None,
+    note: str = "",
+    deadline_at: datetime | None = None,
+    deadline_action: str = "",
+    data: dict | None = None,
+) -> Case:
+    flow = workflow.get(kind)
+    _check_deadline(flow, deadline_at, deadline_action)
+    now = timezone.now()
+    case = Case.objects.create(
+        number=next_case_number(kind, now),
+        kind=kind,
+        customer=customer,
+        order=order,
+        subject=subject,
+        status=flow.initial,
+        opened_at=now,
+        deadline_at=deadline_at,
+        deadline_action=deadline_action if deadline_at else "",
+    )
+    CaseEvent.objects.create(
+        case=case, at=now, type=CaseEvent.Type.OPENED, actor=actor, to_status=case.status, note=note, data=data or {}
+    )
+    return case
+
+
+@transaction.atomic
+def transition(
+    *,
+    case: Case,
+    name: str,
+    actor=None,
+    note: str = "",
+    data: dict | None = None,
+    deadline_at: datetime | None = None,
+    deadline_action: str = "",
+    public: bool = True,
+) -> Case:
+    """Move `case` along its kind's transition `name`; returns the case as now stored.
+
+    Raises InvalidTransition when the caller's view of the case does not allow the move, and
+    TransitionConflict when it did but a concurrent writer changed the case first."""
+    flow = workflow.get(case.kind)
+    try:
+        t = flow.transitions[name]
+    except KeyError:
+        raise InvalidTransition() from None
+    check_allowed(case=case, transition=t, actor=actor)
+    if case.status not in t.sources:
+        raise InvalidTransition()
+    _check_deadline(flow, deadline_at, deadline_action)
+
+    now = timezone.now()
+    closed_at = now if t.target in flow.final else None
+    moved = Case.objects.filter(pk=case.pk, status__in=t.sources, version=case.version).update(
+        status=t.target,
+        version=F("version") + 1,
+        deadline_at=deadline_at,
+        deadline_action=deadline_action if deadline_at else "",
+        closed_at=closed_at,
+        updated_at=now,
+    )
+    if not moved:
+        raise TransitionConflict()
+
+    from_status = case.status
+    case.status, case.version, case.closed_at = t.target, case.version + 1, closed_at
+    case.deadline_at, case.deadline_action, case.updated_at = deadline_at, deadline_action if deadline_at else "", now
+    CaseEvent.objects.create(
+        case=case,
+        at=now,
+        type=CaseEvent.Type.TRANSITION,
+        actor=actor,
+        from_status=from_status,
+        to_status=t.target,
+        note=note,
+        data={"transition": name, **(data or {})},
+        public=public,
+    )
+    if public and (actor is None or actor.pk != case.customer_id):
+        notify(
+            user=case.customer,
+            case=case,
+            title=lambda: (
+                _("Case %(number)s: %(status)s") % {"number": case.number, "status": case.get_status_display()}
+            ),
+            body=lambda: note,
+        )
+    return case
+
+
+@transaction.atomic
+def add_note(*, case: Case, actor, note: str, public: bool) -> CaseEvent:
+    """A remark on the timeline: public (the customer sees it) or internal (staff only)."""
+    if actor.pk == case.customer_id:
+        public = True
+    elif not actor.has_perm("cases.add_caseevent"):
+        raise NotAllowed()
+    return CaseEvent.objects.create(
+        case=case, at=timezone.now(), type=CaseEvent.Type.NOTE, actor=actor, note=note, public=public
+    )
+
+
+def _check_deadline(flow: workflow.Workflow, deadline_at, deadline_action: str) -> None:
+    if deadline_at is not None and deadline_action not in flow.deadline_actions:
+        raise ValueError(f"{flow.kind}: unknown deadline action {deadline_action!r}")
+
+
+@transaction.atomic
+def leave_feedback(*, case: Case, customer, rating: int, comment: str = ""):
+    """R-FB-1: the case's own customer rates a closed case once (1–5)."""
+
+    if customer.pk != case.customer_id:
+        raise NotAllowed()
+    if case.closed_at is None:
+        raise ValidationFailed(_("Only a closed case can be rated."))
+    if not isinstance(rating, int) or not 1 <= rating <= 5:
+        raise ValidationFailed(fields={"rating": [_("Choose a rating from 1 to 5.")]})
+    Case.objects.select_for_update().filter(pk=case.pk).first()
+    if Feedback.objects.filter(case=case).exists():
+        raise ValidationFailed(_("This case has already been rated."))
+    feedback = Feedback.objects.create(case=case, rating=rating, comment=comment.strip())
+    CaseEvent.objects.create(
+        case=case,
+        at=timezone.now(),
+        type=CaseEvent.Type.FEEDBACK,
+        actor=customer,
+        note=comment.strip(),
+        data={"rating": rating},
+    )
+    return feedback

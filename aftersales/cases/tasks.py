@@ -1,0 +1,20 @@
+"""Celery tasks: thin, idempotent wrappers over the cases services."""
+
+from celery import shared_task
+
+from . import calendar, deadlines, notifications
+
+
+@shared_task(name="aftersales.cases.tasks.sweep_deadlines")
+def sweep_deadlines() -> int:
+    return deadlines.sweep_due_deadlines()
+
+
+@shared_task(name="aftersales.cases.tasks.send_notification_emails", autoretry_for=(OSError,), retry_backoff=True)
+def send_notification_emails(ids: list[int]) -> int:
+    return notifications.send_emails(ids)
+
+
+@shared_task(name="aftersales.cases.tasks.check_business_calendar")
+def check_business_calendar() -> list[int]:
+    return calendar.warn_if_years_missing()

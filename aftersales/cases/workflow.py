@@ -1,0 +1,70 @@
+"""The workflow engine: each case kind declares its statuses, transitions and deadline actions once
+(in its app's workflow.py) and registers them here at start-up. The core never imports feature
+apps; it only looks kinds up in this registry."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    sources: frozenset[str]
+    target: str
+    # Who may ask for it: "customer" (the case's own customer), "system" (services and sweepers
+    # only) or a Django permission ("cases.change_case").
+    allowed: str = "cases.change_case"
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class DeadlineAction:
+    """What the sweeper does when a case's deadline passes: either apply `transition`, or call
+    `handler(cases, now)` for anything a transition cannot express (reminders, escalations)."""
+
+    name: str
+    transition: str = ""
+    handler: Callable | None = None
+    note: str = ""
+
+
+@dataclass
+class Workflow:
+    kind: str
+    initial: str
+    statuses: dict[str, str]  # value → translatable label
+    final: frozenset[str]
+    transitions: dict[str, Transition] = field(default_factory=dict)
+    deadline_actions: dict[str, DeadlineAction] = field(default_factory=dict)
+
+    def __post_init__(self):
+        known = set(self.statuses)
+        assert self.initial in known and self.final <= known, f"{self.kind}: unknown status"
+        for t in self.transitions.values():
+            assert t.sources <= known and t.target in known, f"{self.kind}.{t.name}: unknown status"
+        for a in self.deadline_actions.values():
+            assert bool(a.transition) != bool(a.handler), f"{self.kind}.{a.name}: transition xor handler"
+            assert not a.transition or a.transition in self.transitions, f"{self.kind}.{a.name}"
+
+
+_registry: dict[str, Workflow] = {}
+
+
+def register(workflow: Workflow) -> None:
+    _registry[workflow.kind] = workflow
+
+
+def get(kind: str) -> Workflow:
+    try:
+        return _registry[kind]
+    except KeyError:
+        raise LookupError(f"No workflow registered for case kind {kind!r}") from None
+
+
+def registered_kinds() -> list[str]:
+    return sorted(_registry)
+
+
+def status_label(kind: str, status: str) -> str:
+    workflow = _registry.get(kind)
+    return str(workflow.statuses.get(status, status)) if workflow else status

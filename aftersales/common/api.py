@@ -1,0 +1,59 @@
+"""One error shape for the whole API: {"code": …, "detail": …, "fields": {…}}."""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from .errors import DomainError, PolicyRefused
+
+
+def _flatten(detail) -> dict:
+    """DRF's nested error detail → {"field": ["message", …], "lines.0.quantity": [...]}."""
+    fields: dict[str, list[str]] = {}
+
+    def walk(value, prefix):
+        if isinstance(value, dict):
+            for key, sub in value.items():
+                walk(sub, f"{prefix}.{key}" if prefix else str(key))
+        elif isinstance(value, list) and value and not all(isinstance(v, str) for v in value):
+            for index, sub in enumerate(value):
+                if sub:
+                    walk(sub, f"{prefix}.{index}" if prefix else str(index))
+        else:
+            fields.setdefault(prefix or "non_field_errors", []).extend(
+                [str(v) for v in value] if isinstance(value, list) else [str(value)]
+            )
+
+    walk(detail, "")
+    return fields
+
+
+def error_body(code: str, detail, fields: dict | None = None) -> dict:
+    return {"code": code, "detail": str(detail), "fields": fields or {}}
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DomainError):
+        body = error_body(exc.code, exc.message, {k: [str(m) for m in v] for k, v in exc.fields.items()})
+        if isinstance(exc, PolicyRefused):
+            body["rule"] = exc.rule
+        return Response(body, status=exc.http_status)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # a real bug: let Django log it and answer 500
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = error_body("invalid", "Some fields are not valid.", _flatten(exc.detail))
+        response.status_code = status.HTTP_400_BAD_REQUEST
+    else:
+        detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+        code = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
+        if not isinstance(code, str):
+            code = "error"
+        response.data = error_body(code, detail if isinstance(detail, str) else str(detail))
+    return response

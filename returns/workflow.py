@@ -1,0 +1,60 @@
+"""Transition tables for the returns app's case kinds (R-RET-9, R-RET-10).
+
+Return, exchange, reissue and refund-only share one flow shape for now; the returns issue refines
+each kind's steps (refund queued, replacement shipped) on top of this table."""
+
+from django.utils.translation import gettext_lazy as _
+
+from aftersales.cases.models import CaseKind
+from aftersales.cases.workflow import DeadlineAction, Transition, Workflow
+
+STATUSES = {
+    "submitted": _("Submitted"),
+    "awaiting_parcel": _("Approved: awaiting your parcel"),
+    "rejected": _("Rejected"),
+    "cancelled": _("Cancelled"),
+    "expired": _("Expired (not shipped in time)"),
+    "received": _("Parcel received"),
+    "inspection_passed": _("Inspection passed"),
+    "inspection_failed": _("Inspection failed"),
+    "completed": _("Completed"),
+}
+FINAL = frozenset({"rejected", "cancelled", "expired", "completed"})
+
+
+def _t(name, sources, target, allowed="cases.change_case"):
+    return Transition(name=name, sources=frozenset(sources), target=target, allowed=allowed)
+
+
+TRANSITIONS = [
+    _t("approve", {"submitted"}, "awaiting_parcel"),
+    _t("reject", {"submitted"}, "rejected"),
+    _t("cancel", {"submitted", "awaiting_parcel"}, "cancelled", allowed="customer"),
+    _t("expire", {"awaiting_parcel"}, "expired", allowed="system"),
+    _t("receive", {"awaiting_parcel"}, "received"),
+    _t("pass_inspection", {"received"}, "inspection_passed"),
+    _t("fail_inspection", {"received"}, "inspection_failed"),
+    _t("complete", {"inspection_passed", "inspection_failed"}, "completed"),
+]
+
+DEADLINE_ACTIONS = [
+    DeadlineAction(
+        name="expire_unshipped",
+        transition="expire",
+        note=_("The parcel was not shipped within the deadline after approval, so the request was closed (R-RET-10)."),
+    ),
+]
+
+
+def workflows() -> list[Workflow]:
+    return [
+        Workflow(
+            kind=kind,
+            initial="submitted",
+            statuses=STATUSES,
+            final=FINAL,
+            transitions={t.name: t for t in TRANSITIONS},
+            deadline_actions={a.name: a for a in DEADLINE_ACTIONS},
+        )
+        for kind in (CaseKind.RETURN, CaseKind.EXCHANGE, CaseKind.REISSUE, CaseKind.REFUND_ONLY)
+    ]
