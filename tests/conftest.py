@@ -1,0 +1,32 @@
+import pytest
+from django.core import mail  # noqa: F401
+
+from tests import factories
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings, tmp_path):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+    settings.LANGUAGE_CODE = "en"
+
+
+@pytest.fixture
+def customer(db):
+    return factories.CustomerFactory()
+
+
+@pytest.fixture
+def other_customer(db):
+    return factories.CustomerFactory()
+
+
+@pytest.fixture
+def agent(db):
+    return factories.StaffFactory(role="agent")
+
+
+@pytest.fixture
+def supervisor(db):
+    return factories.StaffFactory(role="supervisor")
