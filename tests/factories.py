@@ -27,17 +27,17 @@ class UserFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def role(self, create, extracted, **kwargs):
         if create:
-            self.groups.add(Group.objects.get(name=extracted or "customer"))
+            default = "agent" if self.is_staff else "customer"
+            self.groups.add(Group.objects.get(name=extracted or default))
             self.save()
 
 
 class CustomerFactory(UserFactory):
-    role = "customer"
+    pass
 
 
 class StaffFactory(UserFactory):
     is_staff = True
-    role = "agent"
 
 
 class CategoryFactory(factory.django.DjangoModelFactory):
