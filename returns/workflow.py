@@ -22,19 +22,19 @@ STATUSES = {
 FINAL = frozenset({"rejected", "cancelled", "expired", "completed"})
 
 
-def _t(name, sources, target, allowed="cases.change_case"):
-    return Transition(name=name, sources=frozenset(sources), target=target, allowed=allowed)
+def _t(name, sources, target, label, allowed="cases.change_case"):
+    return Transition(name=name, sources=frozenset(sources), target=target, allowed=allowed, label=label)
 
 
 TRANSITIONS = [
-    _t("approve", {"submitted"}, "awaiting_parcel"),
-    _t("reject", {"submitted"}, "rejected"),
-    _t("cancel", {"submitted", "awaiting_parcel"}, "cancelled", allowed="customer"),
-    _t("expire", {"awaiting_parcel"}, "expired", allowed="system"),
-    _t("receive", {"awaiting_parcel"}, "received"),
-    _t("pass_inspection", {"received"}, "inspection_passed"),
-    _t("fail_inspection", {"received"}, "inspection_failed"),
-    _t("complete", {"inspection_passed", "inspection_failed"}, "completed"),
+    _t("approve", {"submitted"}, "awaiting_parcel", _("Approve")),
+    _t("reject", {"submitted"}, "rejected", _("Reject")),
+    _t("cancel", {"submitted", "awaiting_parcel"}, "cancelled", _("Cancel my request"), allowed="customer"),
+    _t("expire", {"awaiting_parcel"}, "expired", _("Expire"), allowed="system"),
+    _t("receive", {"awaiting_parcel"}, "received", _("Parcel received")),
+    _t("pass_inspection", {"received"}, "inspection_passed", _("Inspection passed")),
+    _t("fail_inspection", {"received"}, "inspection_failed", _("Inspection failed")),
+    _t("complete", {"inspection_passed", "inspection_failed"}, "completed", _("Complete")),
 ]
 
 DEADLINE_ACTIONS = [

@@ -19,9 +19,15 @@ def workflows() -> list[Workflow]:
     ts = [
         Transition("accept", frozenset({"new"}), "open"),
         Transition("ask_customer", frozenset({"new", "open"}), "waiting_on_customer"),
-        Transition("customer_replied", frozenset({"waiting_on_customer"}), "open", allowed="customer"),
+        Transition(
+            "customer_replied",
+            frozenset({"waiting_on_customer"}),
+            "open",
+            allowed="customer",
+            label=_("I have replied"),
+        ),
         Transition("resolve", frozenset({"new", "open", "waiting_on_customer"}), "resolved"),
-        Transition("reopen", frozenset({"resolved"}), "open", allowed="customer"),
+        Transition("reopen", frozenset({"resolved"}), "open", allowed="customer", label=_("Reopen")),
         Transition("close", frozenset({"resolved", "waiting_on_customer"}), "closed"),
     ]
     return [

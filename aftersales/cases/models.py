@@ -129,6 +129,18 @@ class CaseEvent(models.Model):
         return f"{self.case.number} {self.type} {self.at:%Y-%m-%d %H:%M}"
 
     @property
+    def from_status_label(self) -> str:
+        from .workflow import status_label
+
+        return status_label(self.case.kind, self.from_status) if self.from_status else ""
+
+    @property
+    def to_status_label(self) -> str:
+        from .workflow import status_label
+
+        return status_label(self.case.kind, self.to_status) if self.to_status else ""
+
+    @property
     def actor_label(self) -> str:
         return str(self.actor) if self.actor_id else str(_("System"))
 

@@ -24,7 +24,7 @@ def user_can_see_case(user, case: Case) -> bool:
 
 
 def case_timeline(user, case: Case) -> QuerySet[CaseEvent]:
-    events = case.events.select_related("actor").order_by("at", "id")
+    events = case.events.select_related("actor", "case").order_by("at", "id")
     return events if is_case_staff(user) else events.filter(public=True)
 
 
@@ -36,3 +36,21 @@ def case_detail_queryset(user) -> QuerySet[Case]:
 
 def unread_notifications(user) -> QuerySet[Notification]:
     return Notification.objects.filter(user=user, read_at__isnull=True).select_related("case")
+
+
+def available_transitions(user, case: Case) -> list:
+    """The transitions `user` may ask for on `case` now (for buttons and the API)."""
+    from aftersales.common.errors import NotAllowed
+
+    from . import services, workflow
+
+    result = []
+    for t in workflow.get(case.kind).transitions.values():
+        if case.status not in t.sources:
+            continue
+        try:
+            services.check_allowed(case=case, transition=t, actor=user)
+        except NotAllowed:
+            continue
+        result.append(t)
+    return result

@@ -14,7 +14,11 @@ class Transition:
     # Who may ask for it: "customer" (the case's own customer), "system" (services and sweepers
     # only) or a Django permission ("cases.change_case").
     allowed: str = "cases.change_case"
-    label: str = ""
+    label: str = ""  # translatable button text; defaults to the name
+
+    @property
+    def display(self) -> str:
+        return str(self.label) if self.label else self.name.replace("_", " ").capitalize()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,187 @@
+"""Cases over the API: list and detail with the timeline, attachments, notes, transitions, feedback,
+notifications. Thin: parse → call a service → render."""
+
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import attachments, notifications, selectors, services
+from .models import Attachment, Case, CaseEvent, Notification
+
+
+class EventOutput(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor_label")
+
+    class Meta:
+        model = CaseEvent
+        fields = ["at", "type", "actor", "from_status", "to_status", "note", "public"]
+
+
+class AttachmentOutput(serializers.ModelSerializer):
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Attachment
+        fields = ["id", "original_name", "content_type", "size", "width", "height", "uploaded_at", "download_url"]
+
+    def get_download_url(self, obj) -> str:
+        return reverse("portal:attachment-download", args=[obj.pk])
+
+
+class CaseOutput(serializers.ModelSerializer):
+    order = serializers.CharField(source="order.number", default=None)
+    status_label = serializers.CharField(source="get_status_display")
+    kind_label = serializers.CharField(source="get_kind_display")
+
+    class Meta:
+        model = Case
+        fields = [
+            "number",
+            "kind",
+            "kind_label",
+            "status",
+            "status_label",
+            "subject",
+            "order",
+            "opened_at",
+            "closed_at",
+            "deadline_at",
+            "deadline_action",
+        ]
+
+
+class CaseDetailOutput(CaseOutput):
+    events = serializers.SerializerMethodField()
+    attachments = AttachmentOutput(many=True, read_only=True)
+    available_transitions = serializers.SerializerMethodField()
+
+    class Meta(CaseOutput.Meta):
+        fields = [*CaseOutput.Meta.fields, "events", "attachments", "available_transitions"]
+
+    def get_events(self, obj) -> list[dict]:
+        user = self.context["request"].user
+        return EventOutput(selectors.case_timeline(user, obj), many=True).data
+
+    def get_available_transitions(self, obj) -> list[str]:
+        return [t.name for t in selectors.available_transitions(self.context["request"].user, obj)]
+
+
+def _visible_case(request, number) -> Case:
+    return get_object_or_404(selectors.case_detail_queryset(request.user), number=number)
+
+
+class CaseList(generics.ListAPIView):
+    serializer_class = CaseOutput
+    filterset_fields = ["kind", "status"]
+
+    def get_queryset(self):
+        return selectors.cases_visible_to(self.request.user).order_by("-opened_at", "-id")
+
+
+class CaseDetail(APIView):
+    @extend_schema(responses=CaseDetailOutput)
+    def get(self, request, number):
+        case = _visible_case(request, number)
+        return Response(CaseDetailOutput(case, context={"request": request}).data)
+
+
+class CaseTransition(APIView):
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=64)
+        note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+    @extend_schema(request=InputSerializer, responses=CaseDetailOutput)
+    def post(self, request, number):
+        case = _visible_case(request, number)
+        data = self._validated(request)
+        case = services.transition(case=case, name=data["name"], actor=request.user, note=data["note"])
+        return Response(CaseDetailOutput(case, context={"request": request}).data)
+
+    def _validated(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+
+class CaseNote(APIView):
+    class InputSerializer(serializers.Serializer):
+        note = serializers.CharField(max_length=5000)
+        public = serializers.BooleanField(default=True)
+
+    @extend_schema(request=InputSerializer, responses={201: EventOutput})
+    def post(self, request, number):
+        case = _visible_case(request, number)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        event = services.add_note(case=case, actor=request.user, **serializer.validated_data)
+        return Response(EventOutput(event).data, status=status.HTTP_201_CREATED)
+
+
+class CaseAttachmentUpload(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    class InputSerializer(serializers.Serializer):
+        file = serializers.FileField()
+
+    @extend_schema(request={"multipart/form-data": InputSerializer}, responses={201: AttachmentOutput})
+    def post(self, request, number):
+        case = _visible_case(request, number)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        attachment = attachments.add_attachment(
+            case=case, uploaded_by=request.user, upload=serializer.validated_data["file"]
+        )
+        return Response(AttachmentOutput(attachment).data, status=status.HTTP_201_CREATED)
+
+
+class CaseFeedback(APIView):
+    class InputSerializer(serializers.Serializer):
+        rating = serializers.IntegerField(min_value=1, max_value=5)
+        comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+    class OutputSerializer(serializers.Serializer):
+        rating = serializers.IntegerField()
+        comment = serializers.CharField()
+        created_at = serializers.DateTimeField()
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    def post(self, request, number):
+        case = _visible_case(request, number)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        feedback = services.leave_feedback(case=case, customer=request.user, **serializer.validated_data)
+        return Response(self.OutputSerializer(feedback).data, status=status.HTTP_201_CREATED)
+
+
+class NotificationOutput(serializers.ModelSerializer):
+    case = serializers.CharField(source="case.number", default=None)
+
+    class Meta:
+        model = Notification
+        fields = ["id", "title", "body", "case", "created_at", "read_at"]
+
+
+class NotificationList(generics.ListAPIView):
+    serializer_class = NotificationOutput
+
+    def get_queryset(self):
+        return Notification.objects.filter(user=self.request.user).select_related("case").order_by("-created_at")
+
+
+class NotificationsRead(APIView):
+    class InputSerializer(serializers.Serializer):
+        ids = serializers.ListField(child=serializers.IntegerField(), required=False)
+
+    class OutputSerializer(serializers.Serializer):
+        marked = serializers.IntegerField()
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        marked = notifications.mark_read(user=request.user, ids=serializer.validated_data.get("ids"))
+        return Response({"marked": marked})

@@ -1,0 +1,106 @@
+"""The cases API: one error shape, customers see only their own cases, services do the writes."""
+
+import pytest
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from aftersales.cases import services
+from aftersales.cases.models import CaseKind, Feedback
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+def test_anonymous_gets_401_with_the_error_shape(api):
+    response = api.get(reverse("api-case-list"))
+    assert response.status_code == 401
+    assert set(response.json()) == {"code", "detail", "fields"}
+    assert response.json()["code"] == "not_authenticated"
+
+
+def test_customer_lists_only_own_cases_and_foreign_case_is_404(api, customer, other_customer):
+    mine = factories.open_case(customer=customer)
+    theirs = factories.open_case(customer=other_customer)
+    api.force_authenticate(customer)
+    numbers = [c["number"] for c in api.get(reverse("api-case-list")).json()["results"]]
+    assert numbers == [mine.number]
+    for name in ("api-case-detail", "api-case-transition", "api-case-notes", "api-case-feedback"):
+        method = api.get if name == "api-case-detail" else api.post
+        response = method(reverse(name, args=[theirs.number]), {"name": "cancel", "note": "x", "rating": 5})
+        assert response.status_code == 404, name
+        assert response.json()["code"] == "not_found"
+
+
+def test_portal_foreign_case_is_404(client, customer, other_customer):
+    theirs = factories.open_case(customer=other_customer)
+    client.force_login(customer)
+    assert client.get(reverse("portal:case-detail", args=[theirs.number])).status_code == 404
+    mine = factories.open_case(customer=customer)
+    page = client.get(reverse("portal:case-detail", args=[mine.number]))
+    assert page.status_code == 200 and mine.number in page.content.decode()
+    listing = client.get(reverse("portal:case-list")).content.decode()
+    assert mine.number in listing and theirs.number not in listing
+
+
+def test_customer_sees_public_timeline_only_and_the_cancel_action(api, customer, agent):
+    case = factories.open_case(customer=customer)
+    services.add_note(case=case, actor=agent, note="internal: check fraud score", public=False)
+    api.force_authenticate(customer)
+    body = api.get(reverse("api-case-detail", args=[case.number])).json()
+    assert [e["type"] for e in body["events"]] == ["opened"]
+    assert body["available_transitions"] == ["cancel"]
+    api.force_authenticate(agent)
+    body = api.get(reverse("api-case-detail", args=[case.number])).json()
+    assert [e["type"] for e in body["events"]] == ["opened", "note"]
+    assert set(body["available_transitions"]) == {"approve", "reject"}
+
+
+def test_transition_over_the_api_and_conflict_codes(api, customer, agent):
+    case = factories.open_case(customer=customer)
+    api.force_authenticate(agent)
+    url = reverse("api-case-transition", args=[case.number])
+    assert api.post(url, {"name": "approve"}).json()["status"] == "awaiting_parcel"
+    again = api.post(url, {"name": "approve"})
+    assert again.status_code == 409 and again.json()["code"] == "invalid_transition"
+    missing = api.post(url, {})
+    assert missing.status_code == 400 and "name" in missing.json()["fields"]
+    api.force_authenticate(customer)
+    forbidden = api.post(url, {"name": "receive"})
+    assert forbidden.status_code == 403 and forbidden.json()["code"] == "permission_denied"
+
+
+def test_feedback_once_per_closed_case_with_field_errors(api, customer):
+    """R-FB-1: a closed case is rated once, 1–5."""
+    case = factories.open_case(customer=customer, kind=CaseKind.RETURN)
+    api.force_authenticate(customer)
+    url = reverse("api-case-feedback", args=[case.number])
+    assert api.post(url, {"rating": 5}).status_code == 400  # still open
+    services.transition(case=case, name="cancel", actor=customer)
+    bad = api.post(url, {"rating": 9})
+    assert bad.status_code == 400 and "rating" in bad.json()["fields"]
+    assert api.post(url, {"rating": 4, "comment": "Quick"}).status_code == 201
+    assert api.post(url, {"rating": 5}).status_code == 400
+    assert Feedback.objects.get(case=case).rating == 4
+
+
+def test_notifications_list_and_mark_read(api, customer, agent):
+    case = factories.open_case(customer=customer)
+    services.transition(case=case, name="approve", actor=agent)
+    api.force_authenticate(customer)
+    items = api.get(reverse("api-notification-list")).json()["results"]
+    assert len(items) == 1 and items[0]["case"] == case.number and items[0]["read_at"] is None
+    assert api.post(reverse("api-notifications-read"), {}, format="json").json() == {"marked": 1}
+    assert api.get(reverse("api-notification-list")).json()["results"][0]["read_at"] is not None
+
+
+def test_schema_and_docs_are_served(client):
+    schema = client.get("/api/schema/")
+    assert schema.status_code == 200 and b"/api/v1/cases/" in schema.content
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200 and b"swagger-ui" in docs.content.lower()
+    assert b"cdn" not in docs.content.lower()
