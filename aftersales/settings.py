@@ -5,6 +5,7 @@ Celery broker on SQLite through kombu's SQLAlchemy transport. DATABASE_URL and C
 move the same code onto PostgreSQL and Redis.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -97,8 +98,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": env.int("SQLITE_BUSY_TIMEOUT_SECONDS", default=20),
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
     }
-    # A file, not :memory:, so a real Celery worker started by a test sees the test database.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-aftersales.sqlite3")}
+    # A file, not :memory:, so a real Celery worker started by a test sees the test database;
+    # one per test process, so two test runs on one machine never share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-aftersales-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

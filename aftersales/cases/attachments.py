@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from aftersales.common.errors import NotAllowed, ValidationFailed
+from aftersales.common.locks import lock_one
 
 from .models import Attachment, Case, CaseEvent
 from .selectors import user_can_see_case
@@ -73,7 +74,7 @@ def _reencode(upload) -> tuple[bytes, str, str, int, int]:
 def add_attachment(*, case: Case, uploaded_by, upload) -> Attachment:
     if not user_can_see_case(uploaded_by, case):
         raise NotAllowed()
-    Case.objects.select_for_update().filter(pk=case.pk).first()  # serialises the count check per case
+    lock_one(Case, case.pk)  # serialises the count check per case
     if case.attachments.count() >= settings.ATTACHMENT_MAX_PER_CASE:
         raise ValidationFailed(
             _("A case can hold at most %(n)d attachments.") % {"n": settings.ATTACHMENT_MAX_PER_CASE},

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aftersales.common.errors import InvalidTransition, NotAllowed, TransitionConflict, ValidationFailed
+from aftersales.common.locks import lock_one
 
 from . import workflow
 from .models import NUMBER_PREFIX, Case, CaseEvent, Feedback, NumberSequence
@@ -169,7 +170,7 @@ def leave_feedback(*, case: Case, customer, rating: int, comment: str = ""):
         raise ValidationFailed(_("Only a closed case can be rated."))
     if not isinstance(rating, int) or not 1 <= rating <= 5:
         raise ValidationFailed(fields={"rating": [_("Choose a rating from 1 to 5.")]})
-    Case.objects.select_for_update().filter(pk=case.pk).first()
+    lock_one(Case, case.pk)  # one rating per case, even for a double click
     if Feedback.objects.filter(case=case).exists():
         raise ValidationFailed(_("This case has already been rated."))
     feedback = Feedback.objects.create(case=case, rating=rating, comment=comment.strip())
