@@ -90,11 +90,11 @@ class CaseDetail(APIView):
 
 
 class CaseTransition(APIView):
-    class InputSerializer(serializers.Serializer):
+    class CaseTransitionInput(serializers.Serializer):
         name = serializers.CharField(max_length=64)
         note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
-    @extend_schema(request=InputSerializer, responses=CaseDetailOutput)
+    @extend_schema(request=CaseTransitionInput, responses=CaseDetailOutput)
     def post(self, request, number):
         case = _visible_case(request, number)
         data = self._validated(request)
@@ -102,20 +102,20 @@ class CaseTransition(APIView):
         return Response(CaseDetailOutput(case, context={"request": request}).data)
 
     def _validated(self, request):
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.CaseTransitionInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
 
 class CaseNote(APIView):
-    class InputSerializer(serializers.Serializer):
+    class CaseNoteInput(serializers.Serializer):
         note = serializers.CharField(max_length=5000)
         public = serializers.BooleanField(default=True)
 
-    @extend_schema(request=InputSerializer, responses={201: EventOutput})
+    @extend_schema(request=CaseNoteInput, responses={201: EventOutput})
     def post(self, request, number):
         case = _visible_case(request, number)
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.CaseNoteInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         event = services.add_note(case=case, actor=request.user, **serializer.validated_data)
         return Response(EventOutput(event).data, status=status.HTTP_201_CREATED)
@@ -124,13 +124,13 @@ class CaseNote(APIView):
 class CaseAttachmentUpload(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
-    class InputSerializer(serializers.Serializer):
+    class CaseAttachmentInput(serializers.Serializer):
         file = serializers.FileField()
 
-    @extend_schema(request={"multipart/form-data": InputSerializer}, responses={201: AttachmentOutput})
+    @extend_schema(request={"multipart/form-data": CaseAttachmentInput}, responses={201: AttachmentOutput})
     def post(self, request, number):
         case = _visible_case(request, number)
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.CaseAttachmentInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         attachment = attachments.add_attachment(
             case=case, uploaded_by=request.user, upload=serializer.validated_data["file"]
@@ -139,22 +139,22 @@ class CaseAttachmentUpload(APIView):
 
 
 class CaseFeedback(APIView):
-    class InputSerializer(serializers.Serializer):
+    class CaseFeedbackInput(serializers.Serializer):
         rating = serializers.IntegerField(min_value=1, max_value=5)
         comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
-    class OutputSerializer(serializers.Serializer):
+    class CaseFeedbackOutput(serializers.Serializer):
         rating = serializers.IntegerField()
         comment = serializers.CharField()
         created_at = serializers.DateTimeField()
 
-    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    @extend_schema(request=CaseFeedbackInput, responses={201: CaseFeedbackOutput})
     def post(self, request, number):
         case = _visible_case(request, number)
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.CaseFeedbackInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         feedback = services.leave_feedback(case=case, customer=request.user, **serializer.validated_data)
-        return Response(self.OutputSerializer(feedback).data, status=status.HTTP_201_CREATED)
+        return Response(self.CaseFeedbackOutput(feedback).data, status=status.HTTP_201_CREATED)
 
 
 class NotificationOutput(serializers.ModelSerializer):
@@ -168,20 +168,22 @@ class NotificationOutput(serializers.ModelSerializer):
 class NotificationList(generics.ListAPIView):
     serializer_class = NotificationOutput
 
+    queryset = Notification.objects.none()  # for the schema generator; the real one is per user
+
     def get_queryset(self):
         return Notification.objects.filter(user=self.request.user).select_related("case").order_by("-created_at")
 
 
 class NotificationsRead(APIView):
-    class InputSerializer(serializers.Serializer):
+    class NotificationsReadInput(serializers.Serializer):
         ids = serializers.ListField(child=serializers.IntegerField(), required=False)
 
-    class OutputSerializer(serializers.Serializer):
+    class NotificationsReadOutput(serializers.Serializer):
         marked = serializers.IntegerField()
 
-    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    @extend_schema(request=NotificationsReadInput, responses=NotificationsReadOutput)
     def post(self, request):
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.NotificationsReadInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         marked = notifications.mark_read(user=request.user, ids=serializer.validated_data.get("ids"))
         return Response({"marked": marked})
