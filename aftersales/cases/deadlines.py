@@ -62,9 +62,10 @@ def _apply(kind: str, action_name: str, rows: list[tuple], now: datetime) -> Non
         Case.objects.filter(id__in=ids).update(deadline_at=now + RETRY_UNKNOWN_ACTION_AFTER)
         return
 
-    # Cleared first; a handler that needs a later deadline sets it again.
-    Case.objects.filter(id__in=ids).update(deadline_at=None, deadline_action="", updated_at=now)
+    cleared = {"deadline_at": None, "deadline_action": "", "updated_at": now}
     if action.handler:
+        # Cleared first; a handler that needs a later deadline sets it again.
+        Case.objects.filter(id__in=ids).update(**cleared)
         action.handler(case_ids=ids, now=now)
         return
 
@@ -73,9 +74,12 @@ def _apply(kind: str, action_name: str, rows: list[tuple], now: datetime) -> Non
     movable = [row for row in rows if row[2] in t.sources]
     stale = [row for row in rows if row[2] not in t.sources]
     closed_at = now if t.target in flow.final else None
+    # One statement per outcome: the rows are locked, so the status filter is a safety net only.
     Case.objects.filter(id__in=[row[0] for row in movable], status__in=t.sources).update(
-        status=t.target, version=F("version") + 1, closed_at=closed_at
+        status=t.target, version=F("version") + 1, closed_at=closed_at, **cleared
     )
+    if stale:
+        Case.objects.filter(id__in=[row[0] for row in stale]).update(**cleared)
     CaseEvent.objects.bulk_create(
         [
             CaseEvent(
