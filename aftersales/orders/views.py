@@ -1,7 +1,15 @@
-"""Customer portal: orders. (Filled in by the orders work.)"""
+"""Customer portal: my orders and one order's lines, parcels, milestones and cases.
+
+Orders come from `selectors.orders_visible_to`, so another customer's order number is a 404."""
 
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET
+
+from . import selectors
+
+ORDERS_PER_PAGE = 20
 
 
 @login_required
@@ -10,10 +18,21 @@ def home(request):
 
 
 @login_required
+@require_GET
 def order_list(request):
-    raise NotImplementedError
+    orders = selectors.order_list(user=request.user).prefetch_related("lines")
+    page = Paginator(orders, ORDERS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "orders/order_list.html", {"page": page})
 
 
 @login_required
+@require_GET
 def order_detail(request, number):
-    raise NotImplementedError
+    order = get_object_or_404(selectors.order_detail_queryset(request.user), number=number)
+    context = {
+        "order": order,
+        "line_groups": selectors.order_lines_grouped(order),
+        "parcels": order.parcels.all(),
+        "cases": selectors.order_cases(user=request.user, order=order),
+    }
+    return render(request, "orders/order_detail.html", context)
