@@ -1,0 +1,85 @@
+"""Dashboard pages for users: log in by e-mail, roles are groups.
+
+Only superusers change what a user may do (superuser flag, staff flag, groups, single permissions)
+and only superusers edit superusers, so a supervisor with `change_user` cannot promote anyone,
+themselves included, or reset an administrator's password.
+"""
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.utils.translation import gettext_lazy as _
+
+from aftersales.common.admin_site import brand
+
+from .models import User
+
+brand(admin.site)
+
+_PRIVILEGE_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
+
+
+class UserCreateForm(AdminUserCreationForm):
+    class Meta:
+        model = User
+        fields = ("email", "full_name")
+
+    def clean_email(self):
+        return User.objects.normalize_email(self.cleaned_data["email"]).lower()
+
+
+class UserEditForm(UserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+        field_classes: dict = {}
+
+    def clean_email(self):
+        return User.objects.normalize_email(self.cleaned_data["email"]).lower()
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    form = UserEditForm
+    add_form = UserCreateForm
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        (_("Personal info"), {"fields": ("full_name", "phone", "region", "preferred_language")}),
+        (_("Permissions"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        (_("Important dates"), {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {"classes": ("wide",), "fields": ("email", "full_name", "usable_password", "password1", "password2")},
+        ),
+    )
+    list_display = ("email", "full_name", "roles", "is_staff", "is_active", "last_login", "date_joined")
+    list_filter = ("is_staff", "is_superuser", "is_active", "groups")
+    search_fields = ("email", "full_name", "phone")
+    ordering = ("email",)
+    readonly_fields = ("last_login", "date_joined")
+    date_hierarchy = "date_joined"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("groups")
+
+    @admin.display(description=_("roles"))
+    def roles(self, obj):
+        return ", ".join(sorted(group.name for group in obj.groups.all())) or "—"
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        if obj is not None and not request.user.is_superuser:
+            fields = (*fields, *_PRIVILEGE_FIELDS)
+        return fields
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_delete_permission(request, obj)
