@@ -1,13 +1,15 @@
 """Dashboard pages for the catalog and customers' orders.
 
-Orders, their lines and money come from the storefront ingest; here they are looked at, not
-rewritten: amounts, the ingest digest and the lines are read-only. Category knobs are the
-after-sales policy and are edited here by supervisors.
+Orders, their lines, parcels, milestones and money come from the storefront ingest (services
+with their own checks); here they are looked at, not rewritten. Category knobs are the
+after-sales policy and are edited here by supervisors. A product's price changes only through its
+price history (`services.record_price_change`), so the history and the price never disagree.
 """
 
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from . import services
 from .models import ORDER_STATUS_LABELS, Brand, Category, Order, OrderLine, Parcel, PriceChange, Product, Storefront
 
 MONEY_FIELDS = ("currency", "goods_total", "discount_total", "shipping_fee", "paid_total")
@@ -114,6 +116,30 @@ class ProductAdmin(admin.ModelAdmin):
     autocomplete_fields = ("brand", "category")
     readonly_fields = ("updated_at",)
     inlines = [PriceChangeInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The price of an existing product moves by a price-history entry, never by typing it here.
+        return ("price", *self.readonly_fields) if obj is not None else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        result = services.upsert_product(
+            sku=obj.sku,
+            name=obj.name,
+            brand=obj.brand.name,
+            category=obj.category.slug,
+            price=obj.price,
+            warranty_months=obj.warranty_months,
+            is_sealed=obj.is_sealed,
+            is_luxury=obj.is_luxury,
+            is_electronics=obj.is_electronics,
+            has_serial_number=obj.has_serial_number,
+            active=obj.active,
+        )
+        obj.pk = result.product.pk
+
     fieldsets = (
         (None, {"fields": ("sku", "name", "brand", "category", "price", "active")}),
         (_("Warranty"), {"fields": ("warranty_months",)}),
@@ -137,6 +163,26 @@ class PriceChangeAdmin(admin.ModelAdmin):
     readonly_fields = ("recorded_at",)
     ordering = ("-effective_at", "-id")
 
+    def get_readonly_fields(self, request, obj=None):
+        # History is history: once recorded, only the note may be corrected.
+        if obj is not None:
+            return ("product", "price", "kind", "effective_at", "ends_at", "recorded_at")
+        return self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        entry, _created = services.record_price_change(
+            product=obj.product,
+            price=obj.price,
+            kind=obj.kind,
+            effective_at=obj.effective_at,
+            ends_at=obj.ends_at,
+            note=obj.note,
+        )
+        obj.pk = entry.pk
+
 
 @admin.register(Storefront)
 class StorefrontAdmin(admin.ModelAdmin):
@@ -149,8 +195,7 @@ class StorefrontAdmin(admin.ModelAdmin):
     readonly_fields = ("token_hint", "created_at")
 
     def has_add_permission(self, request):
-        # A storefront without an issued token cannot authenticate; tokens are issued by the
-        # orders service (it shows the token once), not typed into a form.
+        # A storefront needs an issued token, shown once: `manage.py create_storefront NAME`.
         return False
 
 
@@ -164,10 +209,10 @@ class OrderLineInline(ReadOnlyInlineMixin, admin.TabularInline):
         return super().get_queryset(request).select_related("product", "gift_of__order")
 
 
-class ParcelInline(admin.TabularInline):
+class ParcelInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = Parcel
-    extra = 0
     fields = ("carrier", "tracking_number", "shipped_at", "signed_for_at")
+    readonly_fields = fields
 
 
 class OrderStatusFilter(admin.SimpleListFilter):
@@ -212,8 +257,20 @@ class OrderAdmin(admin.ModelAdmin):
     list_select_related = ("customer", "storefront")
     search_fields = ("number", "customer__email", "customer__full_name")
     date_hierarchy = "placed_at"
-    autocomplete_fields = ("customer",)
-    readonly_fields = ("status_label", *MONEY_FIELDS, "source_digest", "created_at", "updated_at")
+    # Ingested data: only the shipping address may be corrected by hand.
+    readonly_fields = (
+        "number",
+        "customer",
+        "storefront",
+        "status_label",
+        "payment_mode",
+        "is_b2b",
+        *MONEY_FIELDS,
+        *("placed_at", "paid_at", "left_warehouse_at", "signed_for_at", "cancelled_at"),
+        "source_digest",
+        "created_at",
+        "updated_at",
+    )
     inlines = [OrderLineInline, ParcelInline]
     fieldsets = (
         (None, {"fields": ("number", "customer", "storefront", "status_label", "payment_mode", "is_b2b")}),
@@ -240,8 +297,8 @@ class OrderLineAdmin(admin.ModelAdmin):
     list_filter = ("order__payment_mode", "order__is_b2b")
     list_select_related = ("order", "product", "gift_of__order")
     search_fields = ("order__number", "product__sku", "product_name")
-    raw_id_fields = ("order", "product", "gift_of")
-    readonly_fields = ("unit_price", "discount", "paid_amount")
+    fields = ("order", "line_no", "product", "product_name", "quantity", "unit_price", "discount", "paid_amount")
+    readonly_fields = fields
 
     @admin.display(description=_("gift"), boolean=True)
     def gift(self, obj):
@@ -257,5 +314,9 @@ class ParcelAdmin(admin.ModelAdmin):
     list_filter = ("carrier", "shipped_at", "signed_for_at")
     list_select_related = ("order",)
     search_fields = ("tracking_number", "order__number")
-    raw_id_fields = ("order",)
     date_hierarchy = "shipped_at"
+    fields = ("order", "carrier", "tracking_number", "shipped_at", "signed_for_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False  # parcels arrive with their order

@@ -1,11 +1,16 @@
 """Every dashboard page opens for the staff who may see it, and for nobody else."""
 
+from datetime import timedelta
+from decimal import Decimal
+
 import pytest
 from django.contrib import admin
 from django.test import RequestFactory
 from django.urls import reverse
+from django.utils import timezone
 
 from aftersales.accounts.roles import STAFF_ROLES
+from aftersales.orders.models import PriceChange, Product
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -174,3 +179,48 @@ def test_a_supervisor_cannot_promote_anyone(client, supervisor, customer):
     assert response.status_code == 200  # viewable, but read-only
     assert 'name="full_name"' not in response.text
     assert client.get(reverse("admin:auth_user_password_change", args=[admin_user.pk])).status_code == 403
+
+
+def test_a_price_entry_added_in_the_dashboard_goes_through_the_price_history(client, superuser):
+    product = factories.ProductFactory(price=Decimal("1999.00"))
+    client.force_login(superuser)
+    page = client.get(change_url(product)).text
+    assert 'name="price"' not in page  # an existing product's price moves only by a history entry
+    now = timezone.localtime()
+    response = client.post(
+        reverse("admin:orders_pricechange_add"),
+        {
+            "product": product.pk,
+            "price": "1899.00",
+            "kind": "regular",
+            "effective_at_0": now.strftime("%Y-%m-%d"),
+            "effective_at_1": (now - timedelta(minutes=1)).strftime("%H:%M:%S"),
+            "note": "Autumn price",
+        },
+    )
+    assert response.status_code == 302, response.context and response.context["adminform"].form.errors
+    entry = PriceChange.objects.get(product=product, note="Autumn price")
+    assert entry.price == Decimal("1899.00")
+    product.refresh_from_db()
+    assert product.price == Decimal("1899.00")
+
+
+def test_a_product_added_in_the_dashboard_starts_its_price_history(client, superuser):
+    brand, category = factories.BrandFactory(), factories.CategoryFactory()
+    client.force_login(superuser)
+    response = client.post(
+        reverse("admin:orders_product_add"),
+        {
+            "sku": "NEW-1",
+            "name": "New phone",
+            "brand": brand.pk,
+            "category": category.pk,
+            "price": "999.00",
+            "active": "on",
+            "price_changes-TOTAL_FORMS": "0",
+            "price_changes-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302, response.context and response.context["adminform"].form.errors
+    product = Product.objects.get(sku="NEW-1")
+    assert list(product.price_changes.values_list("price", "kind")) == [(Decimal("999.00"), "regular")]
