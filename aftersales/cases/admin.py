@@ -122,6 +122,14 @@ class OpenClosedFilter(admin.SimpleListFilter):
         return queryset
 
 
+def status_change(event: CaseEvent) -> str:
+    if not event.to_status:
+        return ""
+    if event.from_status:
+        return f"{event.from_status_label} → {event.to_status_label}"
+    return event.to_status_label
+
+
 class CaseEventInline(ViewOnlyMixin, admin.TabularInline):
     model = CaseEvent
     extra = 0
@@ -141,11 +149,7 @@ class CaseEventInline(ViewOnlyMixin, admin.TabularInline):
 
     @admin.display(description=_("status change"))
     def change(self, obj):
-        if not obj.to_status:
-            return ""
-        if obj.from_status:
-            return f"{obj.from_status_label} → {obj.to_status_label}"
-        return obj.to_status_label
+        return status_change(obj)
 
 
 def attachment_thumbnail(obj: Attachment):
@@ -305,12 +309,16 @@ class CaseAdmin(admin.ModelAdmin):
 
 @admin.register(CaseEvent)
 class CaseEventAdmin(ViewOnlyMixin, admin.ModelAdmin):
-    list_display = ("at", "case", "type", "actor", "from_status", "to_status", "public", "short_note")
+    list_display = ("at", "case", "type", "actor", "change", "public", "short_note")
     list_filter = ("type", "public", "case__kind", "at")
     list_select_related = ("case", "actor")
     search_fields = ("case__number", "note", "actor__email")
     date_hierarchy = "at"
     ordering = ("-at", "-id")
+
+    @admin.display(description=_("status change"))
+    def change(self, obj):
+        return status_change(obj)
 
     @admin.display(description=_("note"))
     def short_note(self, obj):

@@ -5,7 +5,9 @@ from decimal import Decimal
 
 import pytest
 from django.contrib import admin
+from django.db import connection
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -224,3 +226,23 @@ def test_a_product_added_in_the_dashboard_starts_its_price_history(client, super
     assert response.status_code == 302, response.context and response.context["adminform"].form.errors
     product = Product.objects.get(sku="NEW-1")
     assert list(product.price_changes.values_list("price", "kind")) == [(Decimal("999.00"), "regular")]
+
+
+@pytest.mark.parametrize(
+    "url_name", ["admin:cases_case_changelist", "admin:cases_caseevent_changelist", "admin:orders_order_changelist"]
+)
+def test_changelists_do_not_query_per_row(client, superuser, django_assert_max_num_queries, url_name):
+    client.force_login(superuser)
+
+    def add_cases(count):
+        for _ in range(count):
+            customer = factories.CustomerFactory()
+            order = factories.order_with_lines(customer=customer)
+            factories.open_case(customer=customer, order=order)
+
+    add_cases(2)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(reverse(url_name)).status_code == 200
+    add_cases(8)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert client.get(reverse(url_name)).status_code == 200

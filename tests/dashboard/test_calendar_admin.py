@@ -49,7 +49,14 @@ def test_the_index_warns_loudly_when_next_year_is_missing(client, agent, next_ye
     assert 'id="calendar-warning"' in page
     assert str(next_year_missing) in page
     assert "sync_business_calendar" in page
-    assert reverse("admin:cases_businessday_changelist") in page
+    assert "ask a supervisor" in page  # agents cannot edit the calendar themselves
+
+
+def test_a_supervisor_gets_a_link_to_the_calendar_in_the_warning(client, supervisor, next_year_missing):
+    client.force_login(supervisor)
+    page = client.get(reverse("admin:index")).text
+    assert 'id="calendar-warning"' in page
+    assert f'href="{reverse("admin:cases_businessday_changelist")}"' in page
 
 
 def test_the_index_has_no_warning_when_every_year_is_present(client, agent, all_years_present):
