@@ -31,6 +31,9 @@ from .models import (
     Product,
 )
 
+MAX_LINES = 500
+MAX_PARCELS = 50
+
 
 def _money(**kwargs):
     return serializers.DecimalField(**MONEY, **kwargs)
@@ -243,8 +246,20 @@ class StorefrontOrderUpsert(StorefrontAPIView):
         discount_total = _money(min_value=0, required=False, default=ZERO)
         shipping_fee = _money(min_value=0, required=False, default=ZERO)
         paid_total = _money(min_value=0)
-        lines = StorefrontLineInput(many=True, allow_empty=False, max_length=500)
-        parcels = StorefrontParcelInput(many=True, required=False, default=list, max_length=50)
+        lines = StorefrontLineInput(many=True)
+        parcels = StorefrontParcelInput(many=True, required=False, default=list)
+
+        # Length checks here, not on the list fields, so the error is keyed "lines", not
+        # "lines.non_field_errors".
+        def validate_lines(self, value):
+            if not 1 <= len(value) <= MAX_LINES:
+                raise serializers.ValidationError(_("An order has 1 to %(max)d lines.") % {"max": MAX_LINES})
+            return value
+
+        def validate_parcels(self, value):
+            if len(value) > MAX_PARCELS:
+                raise serializers.ValidationError(_("An order has at most %(max)d parcels.") % {"max": MAX_PARCELS})
+            return value
 
     @extend_schema(request=StorefrontOrderInput, responses={200: StorefrontOrderOutput, 201: StorefrontOrderOutput})
     def put(self, request, number):
