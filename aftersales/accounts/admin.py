@@ -68,6 +68,13 @@ class UserAdmin(DjangoUserAdmin):
     def roles(self, obj):
         return ", ".join(sorted(group.name for group in obj.groups.all())) or "—"
 
+    def get_search_results(self, request, queryset, search_term):
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        # Cases are assigned to staff only: the case page's assignee picker offers no customers.
+        if request.GET.get("model_name") == "case" and request.GET.get("field_name") == "assignee":
+            queryset = queryset.filter(is_staff=True, is_active=True)
+        return queryset, may_have_duplicates
+
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)
         if obj is not None and not request.user.is_superuser:

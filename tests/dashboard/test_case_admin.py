@@ -177,3 +177,15 @@ def test_a_staff_note_is_internal_unless_marked_public(client, agent, case):
     response = client.post(note_url, {"note": "   "}, follow=True)
     assert [m.level_tag for m in response.context["messages"]] == ["error"]
     assert CaseEvent.objects.filter(case=case, type=CaseEvent.Type.NOTE).count() == 2
+
+
+def test_the_assignee_picker_offers_active_staff_only(client, agent, customer, case):
+    client.force_login(agent)
+    response = client.get(
+        reverse("admin:autocomplete"),
+        {"app_label": "cases", "model_name": "case", "field_name": "assignee", "term": ""},
+    )
+    assert response.status_code == 200
+    ids = {int(row["id"]) for row in response.json()["results"]}
+    assert agent.pk in ids
+    assert customer.pk not in ids
