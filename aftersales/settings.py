@@ -200,6 +200,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two models call their choice field "kind"; name the enums after what they are.
+    "ENUM_NAME_OVERRIDES": {
+        "PriceKindEnum": "aftersales.orders.models.PriceKind",
+        "CaseKindEnum": "aftersales.cases.models.CaseKind",
+    },
 }
 
 # --- Security (production defaults) ----------------------------------------------------------
