@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # Tests run with production settings except HTTPS (the test client speaks plain HTTP).
 TEST_ENV := SECRET_KEY=test-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz HTTPS=0
 
-.PHONY: run test lint bench venv
+.PHONY: run logins test lint bench clean venv
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,9 +17,25 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 venv: $(STAMP)
 
+# Portal on http://127.0.0.1:8000/, API docs on /api/docs/, plus a Celery worker and beat.
+# DEBUG=1, SQLite and a SQLite broker under var/ unless you export other settings.
+run: $(STAMP)
+	bin/run
+
+# Reprint the demo URLs and logins.
+logins:
+	@bin/logins
+
 test: $(STAMP)
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# Performance scripts; they print figures (PostgreSQL on 127.0.0.1, see bench/deadline_sweep.py).
+bench: $(STAMP)
+	$(PY) bench/deadline_sweep.py
+
+clean:
+	rm -rf var $(VENV)
