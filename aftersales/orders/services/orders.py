@@ -1,15 +1,12 @@
-"""Every write on the catalog and on orders: storefronts, the idempotent order ingest (R-ORD-3),
-order milestones (R-ORD-2), product upserts and the price history (R-ORD-3).
+"""The storefront order ingest (R-ORD-3) and order milestones (R-ORD-2).
 
-Callers hand in typed values (Decimal, aware datetime, int); the API's serializers parse JSON into
-them. Everything a database CHECK constraint would refuse is refused here first with a
-`ValidationFailed` carrying per-field messages (keys like "lines.2.sku", as the API reports them),
-so bad input is a 400, never an IntegrityError.
+An order is upserted whole, by number: the same body twice is stored once (its canonical digest is
+kept in `Order.source_digest`); a changed body updates the order in place under a row lock, lines
+matched by line number so that ids after-sales records point at survive.
 """
 
 import hashlib
 import json
-import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -24,46 +21,12 @@ from aftersales.accounts.models import User
 from aftersales.accounts.services import user_create
 from aftersales.common.errors import ValidationFailed
 
-from .authentication import hash_token
-from .models import (
-    ZERO,
-    Brand,
-    Category,
-    Order,
-    OrderLine,
-    Parcel,
-    PaymentMode,
-    PriceChange,
-    PriceKind,
-    Product,
-    Storefront,
-)
+from ..models import ZERO, Order, OrderLine, Parcel, PaymentMode, Product, Storefront
 
 CENT = Decimal("0.01")
 # Storefront clocks drift a little; anything further in the future than this is a mistake.
 CLOCK_SKEW = timedelta(minutes=10)
 MILESTONES = ("left_warehouse_at", "signed_for_at", "cancelled_at")
-
-
-# --- Storefronts -------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def create_storefront(*, name: str, token: str | None = None) -> tuple[Storefront, str]:
-    """A new storefront and its plaintext token, which is shown once and never stored."""
-    name = name.strip()
-    if not name:
-        raise ValidationFailed(fields={"name": [_("A storefront needs a name.")]})
-    if Storefront.objects.filter(name=name).exists():
-        raise ValidationFailed(fields={"name": [_("A storefront with this name already exists.")]})
-    token = token or secrets.token_urlsafe(32)
-    if Storefront.objects.filter(token_sha256=hash_token(token)).exists():
-        raise ValidationFailed(fields={"token": [_("This token is already in use.")]})
-    storefront = Storefront.objects.create(name=name, token_sha256=hash_token(token), token_hint=token[:8])
-    return storefront, token
-
-
-# --- Orders ------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -415,122 +378,3 @@ def set_milestones(
         setattr(order, field, value)
     order.save(update_fields=[*changes, "updated_at"])
     return order, True
-
-
-# --- Catalog -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ProductResult:
-    product: Product
-    created: bool
-    changed: bool
-
-
-@transaction.atomic
-def upsert_product(
-    *,
-    sku: str,
-    name: str,
-    brand: str,
-    category: str,
-    price: Decimal,
-    warranty_months: int | None = None,
-    is_sealed: bool = False,
-    is_luxury: bool = False,
-    is_electronics: bool = False,
-    has_serial_number: bool = False,
-    active: bool = True,
-) -> ProductResult:
-    """R-ORD-3: create or replace a product by SKU. `brand` is a name (created when new),
-    `category` a slug that must exist. A new or changed price is recorded in the price history as
-    a regular price from now on."""
-    errors = {}
-    sku, name, brand = sku.strip(), name.strip(), brand.strip()
-    if not sku or len(sku) > Product._meta.get_field("sku").max_length:
-        errors["sku"] = [_("A SKU has 1 to 64 characters.")]
-    if not name:
-        errors["name"] = [_("A product needs a name.")]
-    if not brand:
-        errors["brand"] = [_("A product needs a brand.")]
-    if price < 0:
-        errors["price"] = [_("Amounts cannot be negative.")]
-    category_obj = Category.objects.filter(slug=category).first()
-    if category_obj is None:
-        errors["category"] = [_("Unknown category %(slug)s.") % {"slug": category}]
-    if errors:
-        raise ValidationFailed(fields=errors)
-    brand_obj = Brand.objects.filter(name__iexact=brand).first() or Brand.objects.create(name=brand)
-
-    product = Product.objects.select_for_update(of=("self",)).filter(sku=sku).first()
-    created = product is None
-    old_price = None if created else product.price
-    values = {
-        "name": name,
-        "brand_id": brand_obj.pk,
-        "category_id": category_obj.pk,
-        "price": price,
-        "warranty_months": warranty_months,
-        "is_sealed": is_sealed,
-        "is_luxury": is_luxury,
-        "is_electronics": is_electronics,
-        "has_serial_number": has_serial_number,
-        "active": active,
-    }
-    if created:
-        product = Product.objects.create(sku=sku, **values)
-    else:
-        changed_fields = [f for f, v in values.items() if getattr(product, f) != v]
-        if not changed_fields:
-            return ProductResult(product=product, created=False, changed=False)
-        for field in changed_fields:
-            setattr(product, field, values[field])
-        product.save()
-    if old_price != price:
-        PriceChange.objects.create(
-            product=product, price=price, kind=PriceKind.REGULAR, effective_at=timezone.now(), note=""
-        )
-    return ProductResult(product=product, created=created, changed=True)
-
-
-@transaction.atomic
-def record_price_change(
-    *,
-    product: Product,
-    price: Decimal,
-    kind: str,
-    effective_at: datetime,
-    ends_at: datetime | None = None,
-    note: str = "",
-) -> tuple[PriceChange, bool]:
-    """R-ORD-3: add one entry to a product's price history (idempotent: the same entry twice is
-    stored once). A regular price already in effect becomes the product's price. Returns
-    (entry, created)."""
-    errors = {}
-    if kind not in PriceKind.values:
-        errors["kind"] = [_("Unknown price kind.")]
-    if price < 0:
-        errors["price"] = [_("Amounts cannot be negative.")]
-    if ends_at is not None and ends_at <= effective_at:
-        errors["ends_at"] = [_("Must be later than the start.")]
-    if errors:
-        raise ValidationFailed(fields=errors)
-    product = Product.objects.select_for_update(of=("self",)).get(pk=product.pk)
-    entry = PriceChange.objects.filter(
-        product=product, price=price, kind=kind, effective_at=effective_at, ends_at=ends_at
-    ).first()
-    if entry is not None:
-        return entry, False
-    entry = PriceChange.objects.create(
-        product=product, price=price, kind=kind, effective_at=effective_at, ends_at=ends_at, note=note.strip()
-    )
-    if kind == PriceKind.REGULAR and effective_at <= timezone.now() and product.price != price:
-        latest = (
-            PriceChange.objects.filter(product=product, kind=PriceKind.REGULAR, effective_at__lte=timezone.now())
-            .order_by("-effective_at", "-pk")
-            .first()
-        )
-        if latest == entry:  # a back-dated entry older than the current regular price changes nothing now
-            product.price = price
-            product.save(update_fields=["price", "updated_at"])
-    return entry, True
