@@ -144,6 +144,7 @@ def sync_from_chinesecalendar(years: list[int] | None = None, model=BusinessDay)
                 if holiday:
                     chinese = {h.value: h.chinese for h in chinese_calendar.Holiday}.get(holiday, "")
                     name = f"{holiday} {chinese}".strip() + (" (make-up working day 调休)" if working else "")
+                    name = name[: model._meta.get_field("name").max_length]  # PostgreSQL enforces it
                 rows.append(model(date=day, is_working=working, name=name, source="chinesecalendar"))
             day += timedelta(1)
     model.objects.filter(source="chinesecalendar", date__year__in=years).delete()
