@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 from aftersales.accounts.models import User
 from aftersales.orders import services
 from aftersales.orders.models import Order, OrderLine, Parcel
+from tests import factories
 from tests.orders.conftest import TOKEN, make_body
 
 URL = "/api/v1/storefront/orders/{}"
@@ -278,3 +279,17 @@ def test_R_ORD_3_a_logged_in_staff_user_is_not_a_storefront(client, supervisor, 
 def test_only_the_token_hash_is_stored(storefront):
     assert storefront.token_sha256 != TOKEN and len(storefront.token_sha256) == 64
     assert storefront.token_hint == TOKEN[:8]
+
+
+def test_R_ORD_4_amounts_are_exact_decimals(shop, body):
+    """0.10 × 3 is 0.30 exactly, even when the storefront sends JSON numbers."""
+    factories.ProductFactory(sku="STICKER", price=Decimal("0.10"))
+    body["lines"] = [{"line_no": 1, "sku": "STICKER", "quantity": 3, "unit_price": 0.1, "paid_amount": 0.3}]
+    body.update(goods_total=0.3, discount_total=0, shipping_fee=0.1, paid_total=0.4)
+
+    response = put(shop, "SO-4001", body)
+
+    assert response.status_code == 201, response.content
+    order = Order.objects.get(number="SO-4001")
+    assert (order.goods_total, order.paid_total) == (Decimal("0.30"), Decimal("0.40"))
+    assert response.json()["paid_total"] == "0.40"
