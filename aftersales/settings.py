@@ -200,6 +200,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",  # tags each operation by its area: cases, orders, storefront …
     # Two models call their choice field "kind"; name the enums after what they are.
     "ENUM_NAME_OVERRIDES": {
         "PriceKindEnum": "aftersales.orders.models.PriceKind",
