@@ -8,6 +8,7 @@ price history (`services.record_price_change`), so the history and the price nev
 
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from . import services
 from .models import ORDER_STATUS_LABELS, Brand, Category, Order, OrderLine, Parcel, PriceChange, Product, Storefront
@@ -279,7 +280,7 @@ class OrderAdmin(admin.ModelAdmin):
             _("Milestones"),
             {"fields": ("placed_at", "paid_at", "left_warehouse_at", "signed_for_at", "cancelled_at")},
         ),
-        (_("Shipping"), {"fields": ("shipping_address",)}),
+        (pgettext_lazy("order admin section", "Delivery"), {"fields": ("shipping_address",)}),
         (_("Ingest"), {"classes": ("collapse",), "fields": ("source_digest", "created_at", "updated_at")}),
     )
 

@@ -157,7 +157,7 @@ class Storefront(models.Model):
     """A shop front that pushes orders; it authenticates with a token whose SHA-256 we keep."""
 
     name = models.CharField(_("name"), max_length=100, unique=True)
-    token_sha256 = models.CharField(max_length=64, unique=True, editable=False)
+    token_sha256 = models.CharField(_("token SHA-256"), max_length=64, unique=True, editable=False)
     token_hint = models.CharField(_("token starts with"), max_length=8, editable=False)
     active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -186,7 +186,9 @@ class Order(models.Model):
     customer = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.PROTECT, related_name="orders", verbose_name=_("customer")
     )
-    storefront = models.ForeignKey(Storefront, models.PROTECT, null=True, blank=True, related_name="orders")
+    storefront = models.ForeignKey(
+        Storefront, models.PROTECT, null=True, blank=True, related_name="orders", verbose_name=_("storefront")
+    )
     payment_mode = models.CharField(_("payment mode"), max_length=10, choices=PaymentMode.choices)
     is_b2b = models.BooleanField(_("business (B2B) order"), default=False)
     currency = models.CharField(_("currency"), max_length=3, default="CNY")
@@ -201,7 +203,7 @@ class Order(models.Model):
     cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
     shipping_address = models.TextField(_("shipping address"), blank=True)
     # The exact body last ingested from the storefront, so a repeated push is recognised as a no-op.
-    source_digest = models.CharField(max_length=64, blank=True, editable=False)
+    source_digest = models.CharField(_("ingest digest"), max_length=64, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
