@@ -3,12 +3,13 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from aftersales.accounts.views import set_language
 from aftersales.common.health import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", set_language, name="set_language"),
     path("accounts/", include("aftersales.accounts.urls")),
     path("api/v1/", include("aftersales.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

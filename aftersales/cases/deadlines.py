@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from . import workflow
@@ -34,8 +34,10 @@ def sweep_due_deadlines(*, now: datetime | None = None, batch_size: int | None =
             rows = list(
                 Case.objects.filter(deadline_at__lte=now)
                 .order_by("deadline_at", "id")
-                .select_for_update(skip_locked=True)
-                .values_list("id", "kind", "status", "deadline_action", "customer_id")[:batch_size]
+                .select_for_update(skip_locked=True, of=("self",))  # the cases, not their customers
+                .values_list("id", "kind", "status", "deadline_action", "customer_id", "customer__preferred_language")[
+                    :batch_size
+                ]
             )
             if not rows:
                 break
@@ -107,17 +109,18 @@ def _apply(kind: str, action_name: str, rows: list[tuple], now: datetime) -> Non
         batch_size=2000,
     )
     if movable:
-        status = str(flow.statuses[t.target])
         notifications = Notification.objects.bulk_create(
-            [
-                Notification(
-                    user_id=row[4],
-                    case_id=row[0],
-                    title=_("A deadline passed: %(status)s") % {"status": status},
-                    body=str(action.note),
-                )
-                for row in movable
-            ],
-            batch_size=2000,
+            [_deadline_notification(row, flow.statuses[t.target], action.note) for row in movable], batch_size=2000
         )
         enqueue_emails_on_commit([n.pk for n in notifications if n.pk])
+
+
+def _deadline_notification(row: tuple, status_label, note) -> Notification:
+    """In the customer's own language (workers have no request to take it from)."""
+    with translation.override(row[5] or settings.LANGUAGE_CODE):
+        return Notification(
+            user_id=row[4],
+            case_id=row[0],
+            title=_("A deadline passed: %(status)s") % {"status": status_label},
+            body=str(note),
+        )
