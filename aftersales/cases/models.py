@@ -77,7 +77,9 @@ class Case(models.Model):
         ordering = ["-opened_at"]
         indexes = [
             # The sweeper's scan: only rows that have a deadline are in the index.
-            models.Index(fields=["deadline_at"], condition=Q(deadline_at__isnull=False), name="cases_due_deadline"),
+            models.Index(
+                fields=["deadline_at", "id"], condition=Q(deadline_at__isnull=False), name="cases_due_deadline"
+            ),
             models.Index(fields=["customer", "-opened_at"], name="cases_customer_recent"),
         ]
         constraints = [
@@ -107,8 +109,10 @@ class CaseEvent(models.Model):
         ATTACHMENT = "attachment", _("Attachment")
         FEEDBACK = "feedback", _("Feedback")
 
-    case = models.ForeignKey(Case, models.CASCADE, related_name="events", verbose_name=_("case"))
-    at = models.DateTimeField(_("at"), db_index=True)
+    # Indexed by (case, at) below, which also serves the foreign key: the sweeper writes events in
+    # bulk, so every index counts.
+    case = models.ForeignKey(Case, models.CASCADE, related_name="events", verbose_name=_("case"), db_index=False)
+    at = models.DateTimeField(_("at"))
     type = models.CharField(_("type"), max_length=16, choices=Type.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("by")
@@ -124,6 +128,7 @@ class CaseEvent(models.Model):
         verbose_name = _("case event")
         verbose_name_plural = _("case events")
         ordering = ["case", "at", "id"]
+        indexes = [models.Index(fields=["case", "at"], name="cases_event_timeline")]
 
     def __str__(self):
         return f"{self.case.number} {self.type} {self.at:%Y-%m-%d %H:%M}"
@@ -187,7 +192,8 @@ class Attachment(models.Model):
 class Notification(models.Model):
     """A message to one user about one case: shown in the portal, e-mailed after commit."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="notifications")
+    # (user, read_at) below serves the foreign key too.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="notifications", db_index=False)
     case = models.ForeignKey(Case, models.CASCADE, null=True, blank=True, related_name="notifications")
     title = models.CharField(_("title"), max_length=200)
     body = models.TextField(_("message"), blank=True)
