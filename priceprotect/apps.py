@@ -1,16 +1,9 @@
-from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.cases import workflow
 
-class PriceProtectConfig(AppConfig):
+
+class PriceProtectConfig(workflow.FeatureAppConfig):
     name = "priceprotect"
     label = "priceprotect"
     verbose_name = _("Price protection")
-
-    def ready(self):
-        from aftersales.cases import workflow
-
-        from .workflow import workflows
-
-        for flow in workflows():
-            workflow.register(flow)

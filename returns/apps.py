@@ -1,16 +1,9 @@
-from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.cases import workflow
 
-class ReturnsConfig(AppConfig):
+
+class ReturnsConfig(workflow.FeatureAppConfig):
     name = "returns"
     label = "returns"
     verbose_name = _("Returns and exchanges")
-
-    def ready(self):
-        from aftersales.cases import workflow
-
-        from .workflow import workflows
-
-        for flow in workflows():
-            workflow.register(flow)

@@ -1,16 +1,9 @@
-from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.cases import workflow
 
-class TechSupportConfig(AppConfig):
+
+class TechSupportConfig(workflow.FeatureAppConfig):
     name = "techsupport"
     label = "techsupport"
     verbose_name = _("Technical support")
-
-    def ready(self):
-        from aftersales.cases import workflow
-
-        from .workflow import workflows
-
-        for flow in workflows():
-            workflow.register(flow)

@@ -110,3 +110,23 @@ def order_with_lines(*, customer=None, lines=((Decimal("1999.00"), 1),), **kwarg
 def open_case(*, customer=None, kind=CaseKind.RETURN, order=None, **kwargs):
     customer = customer or CustomerFactory()
     return case_services.open_case(kind=kind, customer=customer, order=order, **kwargs)
+
+
+def add_gift(order: Order, *, main: OrderLine, line_no: int, name: str = "Gift", value=Decimal("149.00")) -> OrderLine:
+    """A free gift attached to `main` (R-ORD-1): listed at `value`, fully discounted, totals kept right."""
+    product = ProductFactory(name=name, price=value)
+    gift = OrderLine.objects.create(
+        order=order,
+        line_no=line_no,
+        product=product,
+        product_name=product.name,
+        quantity=1,
+        unit_price=value,
+        discount=value,
+        paid_amount=Decimal("0.00"),
+        gift_of=main,
+    )
+    order.goods_total += value
+    order.discount_total += value
+    order.save(update_fields=["goods_total", "discount_total"])
+    return gift

@@ -4,6 +4,9 @@ apps; it only looks kinds up in this registry."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import import_module
+
+from django.apps import AppConfig
 
 
 @dataclass(frozen=True)
@@ -72,3 +75,12 @@ def registered_kinds() -> list[str]:
 def status_label(kind: str, status: str) -> str:
     workflow = _registry.get(kind)
     return str(workflow.statuses.get(status, status)) if workflow else status
+
+
+class FeatureAppConfig(AppConfig):
+    """Base for feature apps: at start-up, register the workflows their `workflow.py` declares, so
+    the core can drive their cases without importing them."""
+
+    def ready(self):
+        for flow in import_module(f"{self.name}.workflow").workflows():
+            register(flow)

@@ -58,3 +58,14 @@ def test_only_the_cases_customer_may_cancel_and_customers_cannot_approve(custome
     services.transition(case=case, name="cancel", actor=customer)
     case.refresh_from_db()
     assert case.status == "cancelled" and case.closed_at is not None
+
+
+def test_every_case_kind_has_a_registered_workflow_with_reachable_statuses():
+    from aftersales.cases import workflow
+
+    assert workflow.registered_kinds() == sorted(CaseKind.values)
+    for kind in CaseKind.values:
+        flow = workflow.get(kind)
+        reached = {flow.initial} | {t.target for t in flow.transitions.values()}
+        assert reached == set(flow.statuses), kind
+        assert flow.final, kind

@@ -7,7 +7,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from aftersales.cases.models import CaseKind
-from aftersales.orders.models import OrderLine, Parcel, PaymentMode
+from aftersales.orders.models import Parcel, PaymentMode
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -22,21 +22,7 @@ def api():
 def my_order(customer):
     order = factories.order_with_lines(customer=customer, lines=((Decimal("3999.00"), 1),), number="SO-MINE")
     main = order.lines.get()
-    gift = factories.ProductFactory(name="Charger", price=Decimal("149.00"))
-    OrderLine.objects.create(
-        order=order,
-        line_no=2,
-        product=gift,
-        product_name=gift.name,
-        quantity=1,
-        unit_price=Decimal("149.00"),
-        discount=Decimal("149.00"),
-        paid_amount=Decimal("0.00"),
-        gift_of=main,
-    )
-    order.goods_total += Decimal("149.00")
-    order.discount_total += Decimal("149.00")
-    order.save()
+    factories.add_gift(order, main=main, line_no=2, name="Charger")
     Parcel.objects.create(order=order, carrier="SF Express 顺丰", tracking_number="SF1234567890123")
     return order
 

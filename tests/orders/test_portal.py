@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from aftersales.cases.models import CaseKind
-from aftersales.orders.models import OrderLine, Parcel, PaymentMode
+from aftersales.orders.models import Parcel, PaymentMode
 from aftersales.orders.views import ORDERS_PER_PAGE
 from tests import factories
 
@@ -20,21 +20,7 @@ def my_order(customer):
         customer=customer, lines=((Decimal("3999.00"), 2), (Decimal("99.00"), 1)), number="SO-PORTAL"
     )
     main = order.lines.get(line_no=1)
-    gift = factories.ProductFactory(name="Gift charger", price=Decimal("149.00"))
-    OrderLine.objects.create(
-        order=order,
-        line_no=3,
-        product=gift,
-        product_name=gift.name,
-        quantity=1,
-        unit_price=Decimal("149.00"),
-        discount=Decimal("149.00"),
-        paid_amount=Decimal("0.00"),
-        gift_of=main,
-    )
-    order.goods_total += Decimal("149.00")
-    order.discount_total += Decimal("149.00")
-    order.save()
+    factories.add_gift(order, main=main, line_no=3, name="Gift charger")
     Parcel.objects.create(order=order, carrier="JD Logistics 京东物流", tracking_number="JDV000111222333")
     return order
 
