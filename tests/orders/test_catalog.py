@@ -37,6 +37,7 @@ def price_change(shop, sku, data):
 
 
 def test_R_ORD_3_product_upsert_creates_brand_and_starts_the_price_history(shop, phones):
+    """R-ORD-3: product upsert creates brand and starts the price history."""
     response = put(shop, "XM-15", PRODUCT)
 
     assert response.status_code == 201
@@ -48,6 +49,7 @@ def test_R_ORD_3_product_upsert_creates_brand_and_starts_the_price_history(shop,
 
 
 def test_R_ORD_3_product_upsert_again_updates_and_records_a_price_change(shop, phones):
+    """R-ORD-3: product upsert again updates and records a price change."""
     put(shop, "XM-15", PRODUCT)
     again = put(shop, "XM-15", PRODUCT)
     cheaper = put(shop, "XM-15", {**PRODUCT, "price": "4299.00", "active": False})
@@ -74,6 +76,7 @@ def test_R_ORD_3_product_upsert_again_updates_and_records_a_price_change(shop, p
     ids=["unknown-category", "negative-price", "three-decimals", "no-name", "sku-differs-from-url"],
 )
 def test_R_ORD_3_bad_product_gets_field_errors(shop, phones, change, fields):
+    """R-ORD-3: bad product gets field errors."""
     response = put(shop, "XM-15", {**PRODUCT, **change})
 
     assert response.status_code == 400
@@ -82,6 +85,7 @@ def test_R_ORD_3_bad_product_gets_field_errors(shop, phones, change, fields):
 
 
 def test_R_ORD_3_a_promotion_is_history_and_leaves_the_regular_price(shop, phones):
+    """R-ORD-3: a promotion is history and leaves the regular price."""
     put(shop, "XM-15", PRODUCT)
     start = timezone.now() - timedelta(hours=1)
 
@@ -105,6 +109,7 @@ def test_R_ORD_3_a_promotion_is_history_and_leaves_the_regular_price(shop, phone
 
 
 def test_R_ORD_3_a_regular_price_in_effect_becomes_the_product_price(shop, phones):
+    """R-ORD-3: a regular price in effect becomes the product price."""
     put(shop, "XM-15", PRODUCT)
 
     response = price_change(
@@ -116,6 +121,7 @@ def test_R_ORD_3_a_regular_price_in_effect_becomes_the_product_price(shop, phone
 
 
 def test_R_ORD_3_a_future_regular_price_is_only_history_for_now(shop, phones):
+    """R-ORD-3: a future regular price is only history for now."""
     put(shop, "XM-15", PRODUCT)
     tomorrow = timezone.now() + timedelta(days=1)
 
@@ -127,6 +133,7 @@ def test_R_ORD_3_a_future_regular_price_is_only_history_for_now(shop, phones):
 
 
 def test_R_ORD_3_the_same_price_change_twice_is_stored_once(shop, phones):
+    """R-ORD-3: the same price change twice is stored once."""
     put(shop, "XM-15", PRODUCT)
     data = {"price": "3888.00", "kind": "pricing_error", "effective_at": timezone.now().isoformat()}
 
@@ -146,6 +153,7 @@ def test_R_ORD_3_the_same_price_change_twice_is_stored_once(shop, phones):
     ids=["unknown-kind", "negative-price", "ends-before-start"],
 )
 def test_R_ORD_3_bad_price_change_gets_field_errors(shop, phones, data, fields):
+    """R-ORD-3: bad price change gets field errors."""
     put(shop, "XM-15", PRODUCT)
     data = {"effective_at": timezone.now().isoformat(), **data}
 
@@ -156,6 +164,7 @@ def test_R_ORD_3_bad_price_change_gets_field_errors(shop, phones, data, fields):
 
 
 def test_R_ORD_3_price_history_is_listed_newest_first(shop, phones):
+    """R-ORD-3: price history is listed newest first."""
     put(shop, "XM-15", PRODUCT)
     price_change(
         shop,

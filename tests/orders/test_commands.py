@@ -31,6 +31,7 @@ def seed(*args) -> str:
 
 
 def test_R_ORD_3_seed_demo_builds_a_believable_shop(client):
+    """R-ORD-3: seed demo builds a believable shop."""
     output = seed()
 
     assert Product.objects.count() >= 50

@@ -25,6 +25,7 @@ def put(client, number, body):
 
 
 def test_R_ORD_3_same_order_pushed_twice_is_stored_once(shop, products, body):
+    """R-ORD-3: same order pushed twice is stored once."""
     first = put(shop, "SO-1001", body)
     assert first.status_code == 201
     assert first.json()["created"] is True and first.json()["changed"] is True
@@ -51,6 +52,7 @@ def test_R_ORD_3_same_order_in_other_spelling_is_still_a_no_op(shop, products, b
 
 
 def test_R_ORD_1_stored_order_has_lines_gifts_and_the_customer(shop, products, body, storefront):
+    """R-ORD-1: stored order has lines gifts and the customer."""
     response = put(shop, "SO-1003", body)
 
     order = Order.objects.get(number="SO-1003")
@@ -72,6 +74,7 @@ def test_R_ORD_1_stored_order_has_lines_gifts_and_the_customer(shop, products, b
 
 
 def test_R_ORD_3_changed_body_updates_the_order_in_place(shop, products, body):
+    """R-ORD-3: changed body updates the order in place."""
     put(shop, "SO-1004", body)
     order = Order.objects.get(number="SO-1004")
     phone_line_id = order.lines.get(line_no=1).pk
@@ -94,6 +97,7 @@ def test_R_ORD_3_changed_body_updates_the_order_in_place(shop, products, body):
 
 
 def test_R_ORD_2_a_push_without_milestones_does_not_clear_stored_ones(shop, products, body):
+    """R-ORD-2: a push without milestones does not clear stored ones."""
     put(shop, "SO-1005", body)
     later = make_body(signed_for_at=None, shipping_address="改地址")
 
@@ -191,6 +195,7 @@ def _gift_of_a_gift(body):
     ],
 )
 def test_R_ORD_3_malformed_push_gets_field_errors_and_stores_nothing(shop, products, body, mistake, fields):
+    """R-ORD-3: malformed push gets field errors and stores nothing."""
     mistake(body)
 
     response = put(shop, "SO-2001", body)
@@ -204,6 +209,7 @@ def test_R_ORD_3_malformed_push_gets_field_errors_and_stores_nothing(shop, produ
 
 
 def test_R_ORD_3_customer_of_an_existing_order_cannot_change(shop, products, body):
+    """R-ORD-3: customer of an existing order cannot change."""
     put(shop, "SO-1006", body)
     body["customer"] = {"email": "someone.else@example.com", "full_name": "Someone Else"}
 
@@ -216,6 +222,7 @@ def test_R_ORD_3_customer_of_an_existing_order_cannot_change(shop, products, bod
 
 
 def test_R_ORD_3_customer_email_is_matched_case_insensitively(shop, products, body, customer):
+    """R-ORD-3: customer email is matched case insensitively."""
     body["customer"]["email"] = customer.email.upper()
 
     put(shop, "SO-1007", body)
@@ -224,6 +231,7 @@ def test_R_ORD_3_customer_email_is_matched_case_insensitively(shop, products, bo
 
 
 def test_R_ORD_3_another_storefront_cannot_overwrite_an_order(shop, products, body):
+    """R-ORD-3: another storefront cannot overwrite an order."""
     put(shop, "SO-1008", body)
     services.create_storefront(name="Other shop", token="other-shop-token-0123456789")
     body["shipping_address"] = "hijacked"
@@ -243,6 +251,7 @@ def test_R_ORD_3_another_storefront_cannot_overwrite_an_order(shop, products, bo
     ids=["missing", "wrong", "wrong-bearer", "no-token", "other-scheme", "extra-parts"],
 )
 def test_R_ORD_3_push_without_a_valid_storefront_token_is_401(client, storefront, products, body, header):
+    """R-ORD-3: push without a valid storefront token is 401."""
     extra = {"HTTP_AUTHORIZATION": header} if header else {}
 
     response = client.put(URL.format("SO-3001"), body, content_type="application/json", **extra)
@@ -253,6 +262,7 @@ def test_R_ORD_3_push_without_a_valid_storefront_token_is_401(client, storefront
 
 
 def test_R_ORD_3_bearer_token_is_accepted(client, storefront, products, body):
+    """R-ORD-3: bearer token is accepted."""
     response = client.put(
         URL.format("SO-3002"), body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {TOKEN}"
     )
@@ -261,6 +271,7 @@ def test_R_ORD_3_bearer_token_is_accepted(client, storefront, products, body):
 
 
 def test_R_ORD_3_an_inactive_storefront_is_refused(shop, storefront, products, body):
+    """R-ORD-3: an inactive storefront is refused."""
     storefront.active = False
     storefront.save()
 
@@ -268,6 +279,7 @@ def test_R_ORD_3_an_inactive_storefront_is_refused(shop, storefront, products, b
 
 
 def test_R_ORD_3_a_logged_in_staff_user_is_not_a_storefront(client, supervisor, products, body):
+    """R-ORD-3: a logged in staff user is not a storefront."""
     client.force_login(supervisor)
 
     response = client.put(URL.format("SO-3004"), body, content_type="application/json")

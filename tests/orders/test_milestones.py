@@ -26,6 +26,7 @@ def post(shop, number, data):
 
 
 def test_R_ORD_2_milestones_are_recorded_and_idempotent(shop, shipped_order):
+    """R-ORD-2: milestones are recorded and idempotent."""
     left = timezone.now() - timedelta(days=2)
     signed = timezone.now() - timedelta(hours=3)
     data = {"left_warehouse_at": left.isoformat(), "signed_for_at": signed.isoformat()}
@@ -41,6 +42,7 @@ def test_R_ORD_2_milestones_are_recorded_and_idempotent(shop, shipped_order):
 
 
 def test_R_ORD_2_signed_for_cannot_move_before_the_warehouse_exit(shop, shipped_order):
+    """R-ORD-2: signed for cannot move before the warehouse exit."""
     left = timezone.now() - timedelta(days=1)
     post(shop, "SO-M1", {"left_warehouse_at": left.isoformat()})
 
@@ -53,6 +55,7 @@ def test_R_ORD_2_signed_for_cannot_move_before_the_warehouse_exit(shop, shipped_
 
 
 def test_R_ORD_2_warehouse_exit_cannot_move_after_the_sign_for(shop, shipped_order):
+    """R-ORD-2: warehouse exit cannot move after the sign for."""
     signed = timezone.now() - timedelta(days=1)
     post(
         shop,
@@ -66,12 +69,14 @@ def test_R_ORD_2_warehouse_exit_cannot_move_after_the_sign_for(shop, shipped_ord
 
 
 def test_R_ORD_2_cancelling_an_order(shop, shipped_order):
+    """R-ORD-2: cancelling an order."""
     response = post(shop, "SO-M1", {"cancelled_at": timezone.now().isoformat()})
 
     assert response.status_code == 200 and response.json()["status"] == "cancelled"
 
 
 def test_R_ORD_2_milestone_before_the_order_was_placed_is_refused(shop, shipped_order):
+    """R-ORD-2: milestone before the order was placed is refused."""
     placed = shipped_order.placed_at
 
     response = post(shop, "SO-M1", {"cancelled_at": (placed - timedelta(days=1)).isoformat()})
@@ -80,16 +85,19 @@ def test_R_ORD_2_milestone_before_the_order_was_placed_is_refused(shop, shipped_
 
 
 def test_R_ORD_2_empty_or_malformed_milestones_are_400(shop, shipped_order):
+    """R-ORD-2: empty or malformed milestones are 400."""
     assert post(shop, "SO-M1", {}).status_code == 400
     response = post(shop, "SO-M1", {"signed_for_at": "soon"})
     assert response.status_code == 400 and set(response.json()["fields"]) == {"signed_for_at"}
 
 
 def test_R_ORD_2_milestones_of_an_unknown_order_are_404(shop, storefront):
+    """R-ORD-2: milestones of an unknown order are 404."""
     assert post(shop, "SO-NOPE", {"signed_for_at": timezone.now().isoformat()}).status_code == 404
 
 
 def test_R_ORD_2_milestones_of_another_storefronts_order_are_404(shop, shipped_order):
+    """R-ORD-2: milestones of another storefronts order are 404."""
     from aftersales.orders import services
 
     other, _ = services.create_storefront(name="Other shop")
@@ -100,6 +108,7 @@ def test_R_ORD_2_milestones_of_another_storefronts_order_are_404(shop, shipped_o
 
 
 def test_R_ORD_2_milestones_need_a_storefront_token(client, shipped_order):
+    """R-ORD-2: milestones need a storefront token."""
     client.force_login(factories.StaffFactory(role="supervisor"))
     response = client.post(
         "/api/v1/storefront/orders/SO-M1/milestones",

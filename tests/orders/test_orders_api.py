@@ -49,6 +49,7 @@ def test_customer_gets_another_customers_order_as_404(api, customer, their_order
 
 
 def test_R_ORD_1_order_detail_has_lines_gifts_parcels_milestones_and_status(api, customer, my_order):
+    """R-ORD-1: order detail has lines gifts parcels milestones and status."""
     case = factories.open_case(customer=customer, order=my_order, kind=CaseKind.TICKET)
     factories.open_case(order=my_order, kind=CaseKind.TICKET)  # someone else's: not shown
     api.force_authenticate(customer)

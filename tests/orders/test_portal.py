@@ -56,6 +56,7 @@ def test_order_list_is_paginated(client, customer):
 
 
 def test_R_ORD_1_order_detail_shows_lines_gifts_under_their_main_line_parcels_and_cases(client, customer, my_order):
+    """R-ORD-1: order detail shows lines gifts under their main line parcels and cases."""
     case = factories.open_case(customer=customer, order=my_order, kind=CaseKind.RETURN)
     hidden = factories.open_case(order=my_order, kind=CaseKind.TICKET)  # another customer's case
     client.force_login(customer)
