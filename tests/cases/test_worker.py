@@ -91,6 +91,7 @@ def stop_worker(process: subprocess.Popen) -> None:
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_with_beat_expires_an_overdue_return(tmp_path):
+    """R-RET-10: the scheduled job, not a person, expires a return not shipped in time."""
     customer = factories.CustomerFactory()
     case = services.transition(
         case=factories.open_case(customer=customer),
