@@ -9,11 +9,16 @@ TEST_ENV := SECRET_KEY=test-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz
 
 .PHONY: run logins test lint bench clean venv
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt .env
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
+
+# This checkout's own secret, so `.venv/bin/python manage.py …` works here without DEBUG.
+.env:
+	@echo "# Local settings for this checkout (not committed). The environment wins over this file." > .env
+	@echo "SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" >> .env
 
 venv: $(STAMP)
 

@@ -34,6 +34,7 @@ def run_django(args: list[str], env: dict[str, str], tmp_path) -> subprocess.Com
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "DJANGO_SETTINGS_MODULE": "aftersales.settings",
         "VAR_DIR": str(tmp_path / "var"),
+        "ENV_FILE": str(tmp_path / "no.env"),  # not the checkout's .env
         "PYTHONDONTWRITEBYTECODE": "1",
         **env,
     }
