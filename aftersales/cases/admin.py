@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from aftersales.common.admin_site import brand
+from aftersales.common.admin_site import ViewOnlyMixin, brand
 from aftersales.common.errors import DomainError
 
 from . import calendar, services, workflow
@@ -30,19 +30,6 @@ from .models import Attachment, BusinessDay, Case, CaseEvent, Feedback, Notifica
 brand(admin.site)
 
 NOTE_MAX_LENGTH = 5000
-
-
-class ViewOnlyMixin:
-    """Rows written by services only: the dashboard shows them and nothing else."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # --- Cases ---------------------------------------------------------------------------------

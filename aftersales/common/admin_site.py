@@ -25,3 +25,16 @@ def brand(site: admin.AdminSite = admin.site) -> None:
     site.site_title = site_header
     site.index_title = _("Staff dashboard")
     site.enable_nav_sidebar = True
+
+
+class ViewOnlyMixin:
+    """For admins and inlines of rows that services write: the dashboard shows them, nothing else."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

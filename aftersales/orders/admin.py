@@ -10,27 +10,20 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from aftersales.common.admin_site import ViewOnlyMixin
+
 from . import services
 from .models import ORDER_STATUS_LABELS, Brand, Category, Order, OrderLine, Parcel, PriceChange, Product, Storefront
 
 MONEY_FIELDS = ("currency", "goods_total", "discount_total", "shipping_fee", "paid_total")
 
 
-class ReadOnlyInlineMixin:
+class ReadOnlyInlineMixin(ViewOnlyMixin):
     """An inline that shows rows but neither adds, edits nor deletes them."""
 
     extra = 0
     can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Category)
