@@ -7,4 +7,6 @@ urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),
     path("", include("aftersales.orders.api_urls")),
     path("", include("aftersales.cases.api_urls")),
+    # Feature apps
+    path("", include("returns.api_urls")),
 ]

@@ -1,10 +1,12 @@
-"""Shop-level return settings; the return cases' detail rows come with the returns flows."""
+"""Return requests (the detail row of a returns case), their lines, and the shop-level settings."""
 
 from decimal import Decimal
 
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+from .policy import Payer, Reason
 
 
 class ReturnSettings(models.Model):
@@ -43,3 +45,60 @@ class ReturnSettings(models.Model):
     @classmethod
     def current(cls) -> "ReturnSettings":
         return cls.objects.get_or_create(pk=1)[0]
+
+
+class ReturnRequest(models.Model):
+    """The returns detail of a return / exchange / reissue / refund-only case (its status lives on
+    the Case). What the customer asked for, what the policy said, and what the shop found."""
+
+    case = models.OneToOneField(
+        "cases.Case", models.CASCADE, primary_key=True, related_name="return_request", verbose_name=_("case")
+    )
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    description = models.TextField(_("description"), blank=True)
+    condition = models.JSONField(_("declared condition"), default=dict, blank=True)
+    exchange_product = models.ForeignKey(
+        "orders.Product", models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("exchange for")
+    )
+    return_shipping_paid_by = models.CharField(_("return shipping paid by"), max_length=10, choices=Payer.choices)
+    refund_estimate = models.DecimalField(_("refund estimate"), max_digits=12, decimal_places=2)
+    auto_approved = models.BooleanField(_("approved automatically"), default=False)
+    carrier = models.CharField(_("carrier"), max_length=64, blank=True)
+    tracking_number = models.CharField(_("tracking number"), max_length=64, blank=True)
+    shipped_at = models.DateTimeField(_("shipped by the customer"), null=True, blank=True)
+    received_at = models.DateTimeField(_("received"), null=True, blank=True)
+    inspection_notes = models.TextField(_("inspection notes"), blank=True)
+    deductions = models.DecimalField(_("deductions"), max_digits=12, decimal_places=2, default=Decimal("0.00"))
+
+    class Meta:
+        verbose_name = _("return request")
+        verbose_name_plural = _("return requests")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(refund_estimate__gte=0) & Q(deductions__gte=0), name="returns_request_amounts_non_negative"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.case_id}: {self.get_reason_display()}"
+
+
+class ReturnLine(models.Model):
+    """Which units of which order line a request covers (R-RET-13: any subset of lines and units)."""
+
+    request = models.ForeignKey(ReturnRequest, models.CASCADE, related_name="lines", verbose_name=_("request"))
+    order_line = models.ForeignKey(
+        "orders.OrderLine", models.PROTECT, related_name="return_lines", verbose_name=_("order line")
+    )
+    quantity = models.PositiveIntegerField(_("quantity"))
+
+    class Meta:
+        verbose_name = _("returned line")
+        verbose_name_plural = _("returned lines")
+        constraints = [
+            models.UniqueConstraint(fields=["request", "order_line"], name="returns_line_once_per_request"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="returns_line_quantity_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.order_line} ×{self.quantity}"

@@ -1,0 +1,95 @@
+"""Reads for the returns app: gather the facts the policy engine needs from the database."""
+
+from datetime import datetime
+
+from django.db.models import Sum
+from django.utils import timezone
+
+from aftersales.cases.models import CaseKind
+from aftersales.orders.models import Order, OrderLine
+
+from .models import ReturnLine, ReturnRequest, ReturnSettings
+from .policy import CategoryRules, CustomerFacts, LineFacts, LineVerdict, Payer, Reason, ShopPolicy, line_verdict
+
+RETURN_KINDS = (CaseKind.RETURN, CaseKind.EXCHANGE, CaseKind.REISSUE, CaseKind.REFUND_ONLY)
+# Requests that ended without the goods changing hands give their units back (R-RET-13).
+RELEASED_STATUSES = ("rejected", "cancelled", "expired", "inspection_failed")
+
+
+def shop_policy() -> ShopPolicy:
+    settings = ReturnSettings.current()
+    return ShopPolicy(
+        auto_approve_limit=settings.auto_approve_limit,
+        ship_deadline_days=settings.ship_deadline_days,
+        inspection_business_days=settings.inspection_business_days,
+        free_returns_per_year=settings.free_returns_per_year,
+    )
+
+
+def live_return_lines():
+    return ReturnLine.objects.exclude(request__case__status__in=RELEASED_STATUSES)
+
+
+def requested_quantities(order: Order) -> dict[int, int]:
+    """{order line id: units already in live requests} — the duplicate guard."""
+    rows = (
+        live_return_lines()
+        .filter(order_line__order=order)
+        .values("order_line_id")
+        .annotate(units=Sum("quantity"))
+        .values_list("order_line_id", "units")
+    )
+    return dict(rows)
+
+
+def line_facts(line: OrderLine, *, requested: int) -> LineFacts:
+    order, product, category = line.order, line.product, line.product.category
+    main = line.gift_of or line
+    return LineFacts(
+        quantity=line.quantity,
+        requested_quantity=requested,
+        is_gift=line.gift_of_id is not None,
+        category=CategoryRules(
+            no_reason_return_allowed=category.no_reason_return_allowed,
+            no_reason_return_days=category.no_reason_return_days,
+            quality_return_days=category.quality_return_days,
+            exchange_allowed=category.exchange_allowed,
+            exchange_days=category.exchange_days,
+            never_returnable_kind=category.never_returnable_kind,
+        ),
+        warranty_months=main.product.effective_warranty_months,
+        is_sealed=product.is_sealed,
+        is_luxury=product.is_luxury,
+        is_electronics=product.is_electronics,
+        paid_at=order.paid_at,
+        left_warehouse_at=order.left_warehouse_at,
+        signed_for_at=order.signed_for_at,  # R-ORD-1: a gift's sign-for time is its main line's
+        cancelled_at=order.cancelled_at,
+    )
+
+
+def customer_facts(customer, *, now: datetime) -> CustomerFacts:
+    """R-RET-12: first-time buyer (one order, no return yet) and this year's free returns used."""
+    requests = ReturnRequest.objects.filter(case__customer=customer).exclude(case__status__in=("rejected", "cancelled"))
+    first_time = customer.orders.count() <= 1 and not requests.exists()
+    used = requests.filter(
+        reason=Reason.NO_REASON,
+        return_shipping_paid_by=Payer.SHOP,
+        case__opened_at__year=timezone.localdate(now).year,
+    ).count()
+    return CustomerFacts(first_time_buyer=first_time, free_returns_used_this_year=used)
+
+
+def order_verdicts(order: Order, *, now: datetime | None = None) -> list[tuple[OrderLine, LineVerdict]]:
+    """Every line of the order with what is open and what is refused, for the portal and the API."""
+    now = now or timezone.now()
+    lines = order.lines.select_related("order", "product__category", "product__brand", "gift_of__product__category")
+    requested = requested_quantities(order)
+    shop, customer = shop_policy(), customer_facts(order.customer, now=now)
+    return [
+        (
+            line,
+            line_verdict(line_facts(line, requested=requested.get(line.pk, 0)), now=now, shop=shop, customer=customer),
+        )
+        for line in lines.order_by("line_no")
+    ]
