@@ -110,6 +110,15 @@ class Option:
     return_shipping_paid_by: str
     photos_required: bool
 
+    def get_kind_display(self) -> str:
+        return str(Kind(self.kind).label)
+
+    def get_reason_display(self) -> str:
+        return str(Reason(self.reason).label)
+
+    def get_payer_display(self) -> str:
+        return str(Payer(self.return_shipping_paid_by).label)
+
 
 @dataclass(frozen=True)
 class Refusal:
@@ -117,6 +126,12 @@ class Refusal:
     reason: str
     rule: str
     message: str
+
+    def get_kind_display(self) -> str:
+        return str(Kind(self.kind).label)
+
+    def get_reason_display(self) -> str:
+        return str(Reason(self.reason).label)
 
 
 @dataclass

@@ -21,6 +21,8 @@ _CASE_WORK = [
     "cases.add_attachment",
     "cases.view_feedback",
     "cases.view_notification",
+    "returns.view_returnrequest",
+    "returns.view_returnline",
 ]
 _ORDER_READ = [
     "orders.view_order",
@@ -54,6 +56,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "cases.change_businessday",
         "cases.delete_businessday",
         "accounts.change_user",
+        "returns.view_returnsettings",
+        "returns.change_returnsettings",
     ],
 }
 
