@@ -4,4 +4,12 @@ from . import api
 
 urlpatterns = [
     path("orders/<str:number>/options/", api.OrderOptions.as_view(), name="api-order-options"),
+    path("returns/", api.ReturnSubmit.as_view(), name="api-return-submit"),
+    path("returns/<str:number>/", api.ReturnDetail.as_view(), name="api-return-detail"),
+    path("returns/<str:number>/cancel/", api.ReturnCancel.as_view(), name="api-return-cancel"),
+    path("returns/<str:number>/tracking/", api.ReturnTracking.as_view(), name="api-return-tracking"),
+    path("returns/<str:number>/approve/", api.ReturnApprove.as_view(), name="api-return-approve"),
+    path("returns/<str:number>/reject/", api.ReturnReject.as_view(), name="api-return-reject"),
+    path("returns/<str:number>/receive/", api.ReturnReceive.as_view(), name="api-return-receive"),
+    path("returns/<str:number>/inspect/", api.ReturnInspect.as_view(), name="api-return-inspect"),
 ]

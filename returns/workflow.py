@@ -3,6 +3,7 @@
 Return, exchange, reissue and refund-only share one flow shape for now; the returns issue refines
 each kind's steps (refund queued, replacement shipped) on top of this table."""
 
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.cases.models import CaseKind
@@ -37,12 +38,49 @@ TRANSITIONS = [
     _t("complete", {"inspection_passed", "inspection_failed"}, "completed", _("Complete")),
 ]
 
+
+def inspection_overdue(*, case_ids, now):
+    """R-RET-10: a received parcel not inspected within the business days allowed is flagged on the
+    case's internal timeline and escalated to every supervisor (the deadline is not set again)."""
+    from django.contrib.auth import get_user_model
+
+    from aftersales.accounts.roles import SUPERVISOR
+    from aftersales.cases.models import Case, CaseEvent
+    from aftersales.cases.notifications import notify
+
+    cases = list(Case.objects.filter(id__in=case_ids, status="received").order_by("id"))
+    note = str(_("Inspection overdue: the parcel was not inspected within the deadline (R-RET-10)."))
+    CaseEvent.objects.bulk_create(
+        [
+            CaseEvent(
+                case=case,
+                at=now,
+                type=CaseEvent.Type.DEADLINE,
+                note=note,
+                data={"deadline_action": "inspection_overdue"},
+                public=False,
+            )
+            for case in cases
+        ]
+    )
+    supervisors = list(get_user_model().objects.filter(groups__name=SUPERVISOR, is_active=True).distinct())
+    for case in cases:
+        for supervisor in supervisors:
+            notify(
+                user=supervisor,
+                case=case,
+                title=lambda case=case: gettext("Inspection overdue: %(number)s") % {"number": case.number},
+                body=lambda: gettext("The returned parcel was not inspected within the deadline (R-RET-10)."),
+            )
+
+
 DEADLINE_ACTIONS = [
     DeadlineAction(
         name="expire_unshipped",
         transition="expire",
         note=_("The parcel was not shipped within the deadline after approval, so the request was closed (R-RET-10)."),
     ),
+    DeadlineAction(name="inspection_overdue", handler=inspection_overdue),
 ]
 
 
