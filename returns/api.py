@@ -146,11 +146,16 @@ class ReturnSubmit(APIView):
         order = serializers.CharField(max_length=64)
         kind = serializers.ChoiceField(choices=Kind.choices)
         reason = serializers.ChoiceField(choices=Reason.choices)
-        lines = ReturnLineInput(many=True, allow_empty=False, max_length=200)
+        lines = ReturnLineInput(many=True, max_length=200)
         condition = serializers.DictField(child=serializers.BooleanField(), required=False, default=dict)
         description = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
         exchange_sku = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
         attachments = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+
+        def validate_lines(self, value):
+            if not value:
+                raise serializers.ValidationError(_("Choose at least one item."))
+            return value
 
         def validate_attachments(self, value):
             if value:

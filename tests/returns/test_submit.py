@@ -343,3 +343,28 @@ def test_R_RET_11_a_failed_inspection_refunds_nothing(customer, agent):
     request = ReturnRequest.objects.select_related("case").get(case=case)
     assert case.status == "inspection_failed" and request.inspection_notes == "Water damage"
     assert services.refund_due(request) == Decimal("0.00")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_R_RET_13_two_simultaneous_requests_for_the_last_unit_one_wins():
+    """The order row is locked before the requested units are counted, so the second submission
+    sees the first one's units and is refused instead of over-returning."""
+    from aftersales.orders.models import Order
+    from tests.cases.test_concurrency import run_together
+
+    for _ in range(5):
+        order = factories.order_with_lines(signed_for_at=signed(1))
+
+        def racer(order_id=order.pk):
+            def prepare():
+                fresh = Order.objects.select_related("customer").get(pk=order_id)
+                return fresh, fresh.lines.get()
+
+            return prepare, lambda state: submit(state[0], line=state[1])
+
+        results = run_together(racer(), racer())
+        winners = [r for r in results if not isinstance(r, Exception)]
+        losers = [r for r in results if isinstance(r, Exception)]
+        assert len(winners) == 1 and len(losers) == 1, results
+        assert isinstance(losers[0], PolicyRefused) and losers[0].rule == "R-RET-13", repr(losers[0])
+        assert selectors.requested_quantities(order) == {order.lines.get().pk: 1}
