@@ -170,6 +170,19 @@ def test_R_RET_13_partial_refunds_add_up_exactly_to_the_line(customer):
     assert sum(ReturnRequest.objects.get(case=c).refund_estimate for c in cases) == Decimal("99.98")
 
 
+def test_R_RET_13_refunds_on_an_order_never_exceed_what_it_paid(customer):
+    """An order-level discount not apportioned to the lines: the second request is capped at what
+    the order still has to refund."""
+    order = factories.order_with_lines(
+        customer=customer, lines=((Decimal("600.00"), 1), (Decimal("600.00"), 1)), signed_for_at=signed(1)
+    )
+    order.discount_total, order.paid_total = Decimal("200.00"), Decimal("1000.00")
+    order.save()
+    first, second = order.lines.order_by("line_no")
+    estimates = [ReturnRequest.objects.get(case=submit(order, line=line)).refund_estimate for line in (first, second)]
+    assert estimates == [Decimal("600.00"), Decimal("400.00")]
+
+
 def test_R_RET_13_a_missing_gift_is_deducted_and_a_returned_gift_is_not(customer):
     order = factories.order_with_lines(customer=customer, lines=((Decimal("1999.00"), 1),), signed_for_at=signed(1))
     main = order.lines.get()
