@@ -5,7 +5,7 @@ keyword arguments only and runs in one transaction.
 """
 
 from collections.abc import Iterable
-from datetime import datetime, time
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -20,7 +20,7 @@ from aftersales.cases.calendar import add_business_days
 from aftersales.cases.models import Case
 from aftersales.common.errors import InvalidTransition, NotAllowed, PolicyRefused, ValidationFailed
 from aftersales.common.locks import lock_one
-from aftersales.orders.guarantees import window_end
+from aftersales.orders.guarantees import end_of_local_day, window_end
 from aftersales.orders.models import Order, OrderLine
 
 from . import policy, selectors
@@ -52,10 +52,6 @@ def resolve_lines(*, order: Order, items: Iterable[dict]) -> list[dict]:
     if errors:
         raise ValidationFailed(fields=errors)
     return resolved
-
-
-def _end_of_local_day(day) -> datetime:
-    return datetime.combine(day, time.max, tzinfo=timezone.get_current_timezone())
 
 
 @transaction.atomic
@@ -330,7 +326,7 @@ def enter_tracking(*, case: Case, customer, carrier: str, tracking_number: str, 
     ReturnRequest.objects.filter(case_id=case.pk).update(
         carrier=carrier, tracking_number=tracking_number, shipped_at=now
     )
-    Case.objects.filter(pk=case.pk).update(deadline_at=None, deadline_action="", updated_at=now)
+    case_services.set_deadline(case=locked, deadline_at=None)
     case_services.add_note(
         case=locked,
         actor=customer,
@@ -355,7 +351,7 @@ def receive(*, case: Case, actor, now: datetime | None = None) -> Case:
         case=case,
         name="receive",
         actor=actor,
-        deadline_at=_end_of_local_day(due),
+        deadline_at=end_of_local_day(due),
         deadline_action=INSPECTION_DEADLINE_ACTION,
     )
     ReturnRequest.objects.filter(case_id=case.pk).update(received_at=now)

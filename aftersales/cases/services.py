@@ -155,6 +155,18 @@ def add_note(*, case: Case, actor, note: str, public: bool) -> CaseEvent:
     )
 
 
+@transaction.atomic
+def set_deadline(*, case: Case, deadline_at: datetime | None, deadline_action: str = "") -> Case:
+    """Set, move or clear (None) what the sweeper does to `case` and when, without a transition
+    (e.g. a return's ship deadline ends once the customer has shipped)."""
+    _check_deadline(workflow.get(case.kind), deadline_at, deadline_action)
+    case.deadline_at, case.deadline_action = deadline_at, deadline_action if deadline_at else ""
+    Case.objects.filter(pk=case.pk).update(
+        deadline_at=case.deadline_at, deadline_action=case.deadline_action, updated_at=timezone.now()
+    )
+    return case
+
+
 def _check_deadline(flow: workflow.Workflow, deadline_at, deadline_action: str) -> None:
     if deadline_at is not None and deadline_action not in flow.deadline_actions:
         raise ValueError(f"{flow.kind}: unknown deadline action {deadline_action!r}")

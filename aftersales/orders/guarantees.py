@@ -32,10 +32,14 @@ def day_number(signed_for_at: datetime, now: datetime) -> int:
     return (local_day(now) - local_day(signed_for_at)).days
 
 
+def end_of_local_day(day: date) -> datetime:
+    """The last moment of `day` in the shop's time zone: when a day-counted window closes."""
+    return datetime.combine(day, time.max, tzinfo=timezone.get_current_timezone())
+
+
 def window_end(signed_for_at: datetime, days: int) -> datetime:
     """The last moment of local day `days` after sign-for: the window's closing time."""
-    last_day = local_day(signed_for_at) + timedelta(days=days)
-    return datetime.combine(last_day, time.max, tzinfo=timezone.get_current_timezone())
+    return end_of_local_day(local_day(signed_for_at) + timedelta(days=days))
 
 
 def add_months(day: date, months: int) -> date:
@@ -47,8 +51,7 @@ def add_months(day: date, months: int) -> date:
 
 def warranty_end(signed_for_at: datetime, warranty_months: int) -> datetime:
     """Coverage runs from sign-for to the end of the day before the same date `warranty_months` on."""
-    last_day = add_months(local_day(signed_for_at), warranty_months) - timedelta(days=1)
-    return datetime.combine(last_day, time.max, tzinfo=timezone.get_current_timezone())
+    return end_of_local_day(add_months(local_day(signed_for_at), warranty_months) - timedelta(days=1))
 
 
 @dataclass(frozen=True)
