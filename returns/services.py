@@ -20,6 +20,8 @@ from aftersales.cases.calendar import add_business_days
 from aftersales.cases.models import Case
 from aftersales.common.errors import InvalidTransition, NotAllowed, PolicyRefused, ValidationFailed
 from aftersales.common.locks import lock_one
+from aftersales.finance.models import Refund
+from aftersales.finance.services import request_refund
 from aftersales.orders.guarantees import end_of_local_day, window_end
 from aftersales.orders.models import Order, OrderLine
 
@@ -274,9 +276,13 @@ def approve(*, case: Case, actor, note: str = "", now: datetime | None = None) -
     """R-RET-9/10: approved; the customer must ship by the end of the local day
     `ship_deadline_days` after approval, or the sweeper expires the request.
 
-    Reissue and refund-only have no parcel to wait for; for now they take the same step and
-    deadline (their own steps — replacement shipped, refund queued — come with the finance work)."""
+    Refund only has no parcel to wait for: approval queues the refund for finance at once. (A
+    reissue still takes the parcel flow's step for now; its own steps come with shipping.)"""
     now = now or timezone.now()
+    if case.kind == Kind.REFUND_ONLY:
+        case = case_services.transition(case=case, name="approve", actor=actor, note=note)
+        _queue_refund(case=case, amount=_request_for(case).refund_estimate, requested_by=actor)
+        return case
     shop = selectors.shop_policy()
     return case_services.transition(
         case=case,
@@ -382,7 +388,23 @@ def inspect(*, case: Case, actor, passed: bool, notes: str = "", deductions: Dec
     request.inspection_notes = notes
     request.deductions = deductions if passed else Decimal("0.00")
     request.save(update_fields=["inspection_notes", "deductions"])
+    if passed and case.kind == Kind.RETURN:
+        _queue_refund(case=case, amount=refund_due(request), requested_by=actor)
     return case
+
+
+def _queue_refund(*, case: Case, amount: Decimal, requested_by) -> None:
+    """Hand the money to finance (R-FIN-1); one refund per case, whatever repeats."""
+    if amount > 0:
+        source = Refund.Source.REFUND_ONLY if case.kind == Kind.REFUND_ONLY else Refund.Source.RETURN
+        request_refund(
+            order=case.order,
+            case=case,
+            source=source,
+            amount=amount,
+            idempotency_key=f"{case.number}:refund",
+            requested_by=requested_by,
+        )
 
 
 def refund_due(request: ReturnRequest) -> Decimal:

@@ -84,8 +84,24 @@ DEADLINE_ACTIONS = [
 ]
 
 
+# Refund only (paid, never shipped): nothing comes back, so approval queues the refund at once.
+REFUND_ONLY_STATUSES = {
+    "submitted": _("Submitted"),
+    "refund_queued": _("Approved: refund on its way"),
+    "rejected": _("Rejected"),
+    "cancelled": _("Cancelled"),
+    "completed": _("Completed"),
+}
+REFUND_ONLY_TRANSITIONS = [
+    _t("approve", {"submitted"}, "refund_queued", _("Approve")),
+    _t("reject", {"submitted"}, "rejected", _("Reject")),
+    _t("cancel", {"submitted"}, "cancelled", _("Cancel my request"), allowed="customer"),
+    _t("complete", {"refund_queued"}, "completed", _("Complete"), allowed="system"),
+]
+
+
 def workflows() -> list[Workflow]:
-    return [
+    parcel_flows = [
         Workflow(
             kind=kind,
             initial="submitted",
@@ -94,5 +110,13 @@ def workflows() -> list[Workflow]:
             transitions={t.name: t for t in TRANSITIONS},
             deadline_actions={a.name: a for a in DEADLINE_ACTIONS},
         )
-        for kind in (CaseKind.RETURN, CaseKind.EXCHANGE, CaseKind.REISSUE, CaseKind.REFUND_ONLY)
+        for kind in (CaseKind.RETURN, CaseKind.EXCHANGE, CaseKind.REISSUE)
     ]
+    refund_only = Workflow(
+        kind=CaseKind.REFUND_ONLY,
+        initial="submitted",
+        statuses=REFUND_ONLY_STATUSES,
+        final=frozenset({"rejected", "cancelled", "completed"}),
+        transitions={t.name: t for t in REFUND_ONLY_TRANSITIONS},
+    )
+    return [*parcel_flows, refund_only]

@@ -40,7 +40,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     CUSTOMER: [],
     AGENT: _ORDER_READ + _CASE_WORK,
     TECHNICIAN: _ORDER_READ + _CASE_WORK,
-    FINANCE: [*_ORDER_READ, "cases.view_case", "cases.view_caseevent", "cases.view_attachment"],
+    FINANCE: [*_ORDER_READ, "cases.view_case", "cases.view_caseevent", "cases.view_attachment", "finance.view_refund"],
     SUPERVISOR: _ORDER_READ
     + _CASE_WORK
     + [
@@ -56,6 +56,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "cases.change_businessday",
         "cases.delete_businessday",
         "accounts.change_user",
+        "finance.view_refund",
         "returns.view_returnsettings",
         "returns.change_returnsettings",
     ],
