@@ -1,10 +1,42 @@
-"""Dashboard: the shop's return settings (edited without a deploy) and the return requests."""
+"""Dashboard: the shop's return settings (edited without a deploy) and the returns queue.
 
-from django.contrib import admin
+Configuration, not logic: a return request is read-only here. Staff act on it with the step forms
+on its page (approve, reject, receive, inspect) and the "Approve selected" bulk action; each posts
+to a view that calls the matching `returns.services` function, which checks the permission and the
+status and moves the case. Refusals are shown as messages, never as an error page.
+"""
 
+from decimal import Decimal, InvalidOperation
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import F
+from django.http import Http404, HttpResponseRedirect
+from django.urls import NoReverseMatch, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+
+from aftersales.cases.admin import attachment_thumbnail, staff_transitions
 from aftersales.common.admin_site import ViewOnlyMixin
+from aftersales.common.errors import DomainError, ValidationFailed
 
+from . import policy, selectors, services
+from . import workflow as returns_workflow
 from .models import ReturnLine, ReturnRequest, ReturnSettings
+
+NOTE_MAX_LENGTH = 5000
+STAFF_PERMISSION = "cases.change_case"
+# The dashboard's step forms, and the workflow transitions each one takes.
+STEPS = {
+    "approve": ("approve",),
+    "reject": ("reject",),
+    "receive": ("receive",),
+    "inspect": ("pass_inspection", "fail_inspection"),
+}
 
 
 @admin.register(ReturnSettings)
@@ -30,13 +62,411 @@ class ReturnLineInline(ViewOnlyMixin, admin.TabularInline):
     readonly_fields = fields
     extra = 0
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("order_line")
+
+
+# --- Queue filters --------------------------------------------------------------------------------
+
+
+class CaseStatusFilter(admin.SimpleListFilter):
+    title = _("status")
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [(value, label) for value, label in returns_workflow.STATUSES.items()]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(case__status=self.value()) if self.value() else queryset
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    title = _("overdue")
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Deadline passed")), ("no", _("Not overdue"))]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "yes":
+            return queryset.filter(case__deadline_at__lte=now)
+        if self.value() == "no":
+            return queryset.exclude(case__deadline_at__lte=now)
+        return queryset
+
+
+def _error_text(error: DomainError) -> str:
+    details = [str(m) for msgs in error.fields.values() for m in msgs]
+    return " ".join([str(error.message), *details]) if details else str(error.message)
+
+
+# --- The queue and the request page -----------------------------------------------------------------
+
 
 @admin.register(ReturnRequest)
 class ReturnRequestAdmin(ViewOnlyMixin, admin.ModelAdmin):
-    """Requests are written by the returns services; staff act on them from the case page."""
+    """Requests are written by the returns services; staff act on them through the step forms."""
 
-    list_display = ("case", "reason", "refund_estimate", "return_shipping_paid_by", "auto_approved", "received_at")
-    list_filter = ("reason", "auto_approved", "return_shipping_paid_by", "case__kind", "case__status")
+    list_display = (
+        "case_number",
+        "kind",
+        "status_label",
+        "reason",
+        "customer",
+        "order",
+        "refund_estimate",
+        "return_shipping_paid_by",
+        "auto_approved",
+        "opened_at",
+        "deadline_at",
+        "overdue",
+    )
+    list_display_links = ("case_number",)
+    list_filter = (
+        CaseStatusFilter,
+        "case__kind",
+        "reason",
+        "auto_approved",
+        OverdueFilter,
+        "return_shipping_paid_by",
+    )
     search_fields = ("case__number", "case__customer__email", "case__order__number", "tracking_number")
-    list_select_related = ("case",)
+    list_select_related = ("case", "case__customer", "case__order")
+    # Open requests first, the oldest at the top; closed ones after them.
+    ordering = (F("case__closed_at").asc(nulls_first=True), "case__opened_at", "case_id")
+    actions = ["approve_selected"]
     inlines = [ReturnLineInline]
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "case_link",
+                    "kind",
+                    "status_label",
+                    "customer",
+                    "order_link",
+                    "reason",
+                    "description",
+                    "condition",
+                    "exchange_product",
+                )
+            },
+        ),
+        (_("Photos"), {"fields": ("photos",)}),
+        (_("Policy verdict now"), {"fields": ("policy_verdict",)}),
+        (_("Customer history"), {"fields": ("customer_history",)}),
+        (
+            _("Money and shipping"),
+            {
+                "fields": (
+                    "refund_estimate",
+                    "deductions",
+                    "refund_due",
+                    "return_shipping_paid_by",
+                    "auto_approved",
+                    "carrier",
+                    "tracking_number",
+                    "shipped_at",
+                    "received_at",
+                    "inspection_notes",
+                )
+            },
+        ),
+        (_("Dates"), {"fields": ("opened_at", "deadline_at", "overdue")}),
+    )
+    readonly_fields = (
+        "case_link",
+        "kind",
+        "status_label",
+        "customer",
+        "order_link",
+        "reason",
+        "description",
+        "condition",
+        "exchange_product",
+        "photos",
+        "policy_verdict",
+        "customer_history",
+        "refund_estimate",
+        "deductions",
+        "refund_due",
+        "return_shipping_paid_by",
+        "auto_approved",
+        "carrier",
+        "tracking_number",
+        "shipped_at",
+        "received_at",
+        "inspection_notes",
+        "opened_at",
+        "deadline_at",
+        "overdue",
+    )
+
+    # --- columns and read-only fields
+
+    @admin.display(description=_("case"), ordering="case__number")
+    def case_number(self, obj):
+        return obj.case.number
+
+    @admin.display(description=_("case"))
+    def case_link(self, obj):
+        url = reverse("admin:cases_case_change", args=[obj.case_id], current_app=self.admin_site.name)
+        return format_html('<a href="{}">{}</a>', url, obj.case.number)
+
+    @admin.display(description=_("kind"), ordering="case__kind")
+    def kind(self, obj):
+        return obj.case.get_kind_display()
+
+    @admin.display(description=_("status"), ordering="case__status")
+    def status_label(self, obj):
+        return obj.case.get_status_display()
+
+    @admin.display(description=_("customer"), ordering="case__customer__email")
+    def customer(self, obj):
+        return obj.case.customer
+
+    @admin.display(description=_("order"), ordering="case__order__number")
+    def order(self, obj):
+        return obj.case.order
+
+    @admin.display(description=_("order"))
+    def order_link(self, obj):
+        order = obj.case.order
+        if order is None:
+            return "-"
+        try:
+            url = reverse("admin:orders_order_change", args=[order.pk], current_app=self.admin_site.name)
+        except NoReverseMatch:
+            return order.number
+        return format_html('<a href="{}">{}</a>', url, order.number)
+
+    @admin.display(description=_("opened"), ordering="case__opened_at")
+    def opened_at(self, obj):
+        return obj.case.opened_at
+
+    @admin.display(description=_("next deadline"), ordering="case__deadline_at")
+    def deadline_at(self, obj):
+        return obj.case.deadline_at
+
+    @admin.display(description=_("overdue"), boolean=True)
+    def overdue(self, obj):
+        return obj.case.deadline_at is not None and obj.case.deadline_at <= timezone.now()
+
+    @admin.display(description=_("refund due"))
+    def refund_due(self, obj):
+        return services.refund_due(obj)
+
+    @admin.display(description=_("photos"))
+    def photos(self, obj):
+        attachments = list(obj.case.attachments.order_by("uploaded_at", "id"))
+        if not attachments:
+            return _("No photos.")
+        return format_html_join(" ", "{}", ((attachment_thumbnail(a),) for a in attachments))
+
+    @admin.display(description=_("earlier requests"))
+    def customer_history(self, obj):
+        earlier = (
+            ReturnRequest.objects.filter(
+                case__customer_id=obj.case.customer_id, case__opened_at__lte=obj.case.opened_at
+            )
+            .exclude(pk=obj.pk)
+            .values_list("case__status", flat=True)
+        )
+        statuses = list(earlier)
+        rejected = sum(1 for s in statuses if s == "rejected")
+        failed = sum(1 for s in statuses if s == "inspection_failed")
+        return _("%(total)d earlier return requests; %(rejected)d rejected, %(failed)d failed inspection.") % {
+            "total": len(statuses),
+            "rejected": rejected,
+            "failed": failed,
+        }
+
+    @admin.display(description=_("policy verdict"))
+    def policy_verdict(self, obj):
+        rows = self.verdict_rows(obj)
+        if not rows:
+            return "-"
+        return format_html(
+            "<ul class='return-verdict'>{}</ul>",
+            format_html_join(
+                "",
+                "<li class='verdict-{}'>{} ×{}: {}</li>",
+                ((row["state"], row["line"], row["quantity"], row["text"]) for row in rows),
+            ),
+        )
+
+    def verdict_rows(self, obj) -> list[dict]:
+        """What the policy says right now about this request's lines for its (kind, reason): the
+        request's own units are not counted against it (they would otherwise refuse it as a
+        duplicate, R-RET-13). A gift going back with its main line follows that line's verdict."""
+        order = obj.case.order
+        if order is None:
+            return []
+        kind, reason = obj.case.kind, obj.reason
+        own = (
+            {}
+            if obj.case.status in selectors.RELEASED_STATUSES
+            else {rl.order_line_id: rl.quantity for rl in obj.lines.all()}
+        )
+        wanted = {rl.order_line_id: rl.quantity for rl in obj.lines.all()}
+        requested = selectors.requested_quantities(order)
+        now = timezone.now()
+        shop, customer = selectors.shop_policy(), selectors.customer_facts(order.customer, now=now)
+        lines = {
+            line.pk: line
+            for line in order.lines.select_related(
+                "order", "product__category", "product__brand", "gift_of__product__category", "gift_of__product__brand"
+            )
+        }
+
+        def verdict_for(line):
+            facts = selectors.line_facts(line, requested=requested.get(line.pk, 0) - own.get(line.pk, 0))
+            return policy.line_verdict(facts, now=now, shop=shop, customer=customer)
+
+        rows = []
+        for pk, quantity in wanted.items():
+            line = lines.get(pk)
+            if line is None:
+                continue
+            judged = lines[line.gift_of_id] if line.gift_of_id in wanted else line
+            verdict = verdict_for(judged)
+            refusal, option = verdict.refusal(kind, reason), verdict.option(kind, reason)
+            if refusal is not None:
+                state, text = (
+                    "refused",
+                    _("refused (%(rule)s): %(message)s")
+                    % {
+                        "rule": refusal.rule,
+                        "message": refusal.message,
+                    },
+                )
+            elif option is not None:
+                until = (
+                    timezone.localtime(option.open_until).strftime("%Y-%m-%d %H:%M")
+                    if option.open_until
+                    else _("no fixed end")
+                )
+                state, text = "open", _("open until %(until)s") % {"until": until}
+            else:
+                state, text = "refused", _("this reason does not go with this kind of request")
+            rows.append({"state": state, "line": line.product_name, "quantity": quantity, "text": text})
+        return rows
+
+    # --- the step forms
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                f"<path:object_id>/{step}/",
+                self.admin_site.admin_view(require_POST(self.step_view)),
+                {"step": step},
+                name="{}_{}_{}".format(*info, step),
+            )
+            for step in STEPS
+        ] + super().get_urls()
+
+    def _url(self, view: str, obj) -> str:
+        info = self.opts.app_label, self.opts.model_name
+        return reverse("admin:{}_{}_{}".format(*info, view), args=[obj.pk], current_app=self.admin_site.name)
+
+    def staff_steps(self, obj, user) -> list[str]:
+        """The step forms to show: those whose transition leaves the case's status now and that
+        the user may take."""
+        names = {t.name for t in staff_transitions(obj.case, user)}
+        return [step for step, transitions in STEPS.items() if names.intersection(transitions)]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        obj = self.get_object(request, unquote(object_id))
+        if obj is not None:
+            extra_context["return_steps"] = {step: self._url(step, obj) for step in self.staff_steps(obj, request.user)}
+            extra_context["return_case"] = obj.case
+            extra_context["case_change_url"] = reverse(
+                "admin:cases_case_change", args=[obj.case_id], current_app=self.admin_site.name
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def step_view(self, request, object_id, step):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404(_("No such return request."))
+        if not self.has_view_permission(request, obj) or not request.user.has_perm(STAFF_PERMISSION):
+            raise PermissionDenied
+        case = obj.case
+        # The version the page was rendered from: if the case moved since, the service refuses.
+        version = request.POST.get("version", "")
+        if version.isdigit():
+            case.version = int(version)
+        note = request.POST.get("note", "").strip()[:NOTE_MAX_LENGTH]
+        try:
+            case = self._take_step(step, case, request, note)
+        except DomainError as error:
+            self.message_user(request, _error_text(error), messages.ERROR)
+        else:
+            self.message_user(
+                request,
+                _("Case %(number)s is now: %(status)s.") % {"number": case.number, "status": case.get_status_display()},
+                messages.SUCCESS,
+            )
+        return HttpResponseRedirect(self._url("change", obj))
+
+    def _take_step(self, step, case, request, note):
+        actor = request.user
+        if step == "approve":
+            return services.approve(case=case, actor=actor, note=note)
+        if step == "reject":
+            return services.reject(case=case, actor=actor, reason_text=request.POST.get("reason", "")[:NOTE_MAX_LENGTH])
+        if step == "receive":
+            return services.receive(case=case, actor=actor)
+        passed = request.POST.get("passed")
+        if passed not in ("1", "0"):
+            raise ValidationFailed(fields={"passed": [_("Say whether the inspection passed.")]})
+        try:
+            deductions = Decimal(request.POST.get("deductions", "").strip() or "0")
+        except InvalidOperation:
+            raise ValidationFailed(fields={"deductions": [_("Enter an amount, e.g. 20.00.")]}) from None
+        if not deductions.is_finite():
+            raise ValidationFailed(fields={"deductions": [_("Enter an amount, e.g. 20.00.")]})
+        return services.inspect(
+            case=case,
+            actor=actor,
+            passed=passed == "1",
+            notes=request.POST.get("notes", "")[:NOTE_MAX_LENGTH],
+            deductions=deductions,
+        )
+
+    # --- bulk approve
+
+    def has_approve_permission(self, request):
+        return request.user.has_perm(STAFF_PERMISSION)
+
+    @admin.action(description=_("Approve selected"), permissions=["approve"])
+    def approve_selected(self, request, queryset):
+        approved, refused = 0, []
+        for obj in queryset.select_related("case").order_by("case__opened_at", "case_id"):
+            try:
+                services.approve(case=obj.case, actor=request.user)
+            except DomainError as error:
+                refused.append(f"{obj.case.number}: {_error_text(error)}")
+            else:
+                approved += 1
+        self.message_user(
+            request,
+            ngettext("%(count)d request was approved.", "%(count)d requests were approved.", approved)
+            % {"count": approved},
+            messages.SUCCESS if approved else messages.INFO,
+        )
+        if refused:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d request was not approved: %(list)s",
+                    "%(count)d requests were not approved: %(list)s",
+                    len(refused),
+                )
+                % {"count": len(refused), "list": "; ".join(refused)},
+                messages.WARNING,
+            )
