@@ -6,4 +6,7 @@ app_name = "returns"
 
 urlpatterns = [
     path("orders/<str:number>/after-sales/", views.order_options, name="order-options"),
+    path("orders/<str:number>/after-sales/apply/", views.apply, name="apply"),
+    path("cases/<str:number>/label/", views.label, name="label"),
+    path("cases/<str:number>/tracking/", views.tracking, name="tracking"),
 ]

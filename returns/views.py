@@ -1,16 +1,193 @@
-"""Customer portal: the after-sales options of an order (policy transparency, R-RET-15)."""
+"""Customer portal for returns: the order's after-sales options (policy transparency, R-RET-15), the
+one-page application, the printable return label and the parcel's tracking entry."""
 
+import re
+
+import segno
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from aftersales.cases.models import CaseKind
+from aftersales.cases.selectors import cases_visible_to
+from aftersales.common.errors import DomainError
 from aftersales.orders.selectors import orders_visible_to
 
-from . import selectors
+from . import policy, selectors, services
+from .forms import ApplyForm, TrackingForm, open_pairs, option_value, read_condition, read_quantities
+from .models import ReturnRequest
+from .policy import Kind, Reason
+
+# The label is for goods travelling back: approved (awaiting the parcel) or any later step.
+LABEL_KINDS = (CaseKind.RETURN, CaseKind.EXCHANGE)
+LABEL_STATUSES = ("awaiting_parcel", "received", "inspection_passed", "inspection_failed", "completed")
+LINE_FIELD = re.compile(r"^lines\.(\d+)\.")
 
 
 @login_required
 @require_GET
 def order_options(request, number):
     order = get_object_or_404(orders_visible_to(request.user), number=number)
-    return render(request, "returns/order_options.html", {"order": order, "lines": selectors.order_verdicts(order)})
+    verdicts = selectors.order_verdicts(order)
+    can_apply = order.customer_id == request.user.pk and bool(open_pairs(verdicts))
+    return render(request, "returns/order_options.html", {"order": order, "lines": verdicts, "can_apply": can_apply})
+
+
+def _apply_rows(verdicts):
+    """Lines that have at least one open option, with what the page needs to show them."""
+    rows = []
+    for line, verdict in verdicts:
+        if not verdict.options or verdict.returnable_quantity <= 0:
+            continue
+        questions = []
+        if verdict.option(Kind.RETURN, Reason.NO_REASON):
+            facts = selectors.line_facts(line, requested=line.quantity - verdict.returnable_quantity)
+            questions = policy.condition_questions(facts)
+        rows.append(
+            {
+                "line": line,
+                "verdict": verdict,
+                "options": " ".join(option_value(o.kind, o.reason) for o in verdict.options),
+                "questions": questions,
+            }
+        )
+    return rows
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def apply(request, number):
+    """One page: kind and reason, lines and quantities, condition checklist, description,
+    exchange SKU and photos; every rule is the service's (a refusal re-renders with its message)."""
+    # Only the order's own customer applies (staff do not apply on a customer's behalf here).
+    order = get_object_or_404(orders_visible_to(request.user).filter(customer=request.user), number=number)
+    verdicts = selectors.order_verdicts(order)
+    pairs = open_pairs(verdicts)
+    rows = _apply_rows(verdicts)
+    questions = list(dict.fromkeys(q for row in rows for q in row["questions"]))
+    line_errors: dict[int, list[str]] = {}
+    field_errors: dict[str, list[str]] = {}
+    error_message = ""
+    status = 200
+
+    if request.method == "POST" and pairs:
+        form = ApplyForm(request.POST, pairs=pairs)
+        chosen, parse_errors = read_quantities(request.POST, [row["line"] for row in rows])
+        for pk, message in parse_errors.items():
+            line_errors.setdefault(pk, []).append(message)
+        if form.is_valid() and not parse_errors:
+            kind, reason = form.kind_reason
+            condition = (
+                read_condition(request.POST, questions) if (kind, reason) == (Kind.RETURN, Reason.NO_REASON) else None
+            )
+            try:
+                case = services.submit_request(
+                    customer=request.user,
+                    order=order,
+                    kind=kind,
+                    reason=reason,
+                    lines=chosen,
+                    condition=condition,
+                    description=form.cleaned_data["description"],
+                    exchange_product=form.cleaned_data["exchange_sku"],
+                    photos=request.FILES.getlist("photos"),
+                )
+            except DomainError as error:
+                error_message = str(error.message)
+                for key, messages_ in error.fields.items():
+                    match = LINE_FIELD.match(key)
+                    if match and int(match.group(1)) < len(chosen):
+                        line_errors.setdefault(chosen[int(match.group(1))]["line"].pk, []).extend(map(str, messages_))
+                    else:
+                        field = key.split(".", 1)[0]
+                        field_errors.setdefault(field, []).extend(map(str, messages_))
+            else:
+                messages.success(request, _("Your request %(number)s was submitted.") % {"number": case.number})
+                return redirect("portal:case-detail", number=case.number)
+        else:
+            error_message = _("Please correct the errors below.")
+        status = 400
+    else:
+        form = ApplyForm(pairs=pairs, initial={"option": request.GET.get("option", "")})
+
+    for field, errs in form.errors.items():
+        field_errors.setdefault(field, []).extend(errs)
+    quantities = {row["line"].pk: request.POST.get(f"quantity-{row['line'].pk}", "") for row in rows}
+    for row in rows:
+        row["value"] = quantities[row["line"].pk]
+        row["errors"] = line_errors.get(row["line"].pk, [])
+    ticked = set(request.POST.getlist("condition"))
+    context = {
+        "order": order,
+        "form": form,
+        "rows": rows,
+        "can_apply": bool(pairs),
+        "questions": [{"value": q, "label": policy.Condition(q).label, "checked": q in ticked} for q in questions],
+        "no_reason_return": option_value(Kind.RETURN, Reason.NO_REASON),
+        "exchange_prefix": f"{Kind.EXCHANGE}:",
+        "error_message": error_message,
+        "field_errors": field_errors,
+        "max_photos": settings.ATTACHMENT_MAX_PER_CASE,
+    }
+    return render(request, "returns/apply.html", context, status=status)
+
+
+def _return_case(request, number):
+    case = get_object_or_404(cases_visible_to(request.user), number=number)
+    request_row = ReturnRequest.objects.filter(case_id=case.pk).first()
+    if request_row is None:
+        raise Http404
+    return case, request_row
+
+
+@login_required
+@require_GET
+def label(request, number):
+    """A printable return label: the RMA number as a QR code and in large text, the return address,
+    the items and the customer. Only for goods travelling back, once approved."""
+    case, request_row = _return_case(request, number)
+    if case.kind not in LABEL_KINDS or case.status not in LABEL_STATUSES:
+        raise Http404
+    qr = segno.make(case.number, micro=False, error="m")
+    lines = request_row.lines.select_related("order_line__product").order_by("order_line__line_no")
+    return render(
+        request,
+        "returns/label.html",
+        {
+            "case": case,
+            "return_request": request_row,
+            "lines": lines,
+            # segno writes the SVG itself from the case number; nothing user-typed goes in raw.
+            "qr_svg": mark_safe(qr.svg_inline(scale=5, title=case.number)),  # noqa: S308
+            "return_address": getattr(settings, "SHOP_RETURN_ADDRESS", ""),
+        },
+    )
+
+
+@login_required
+@require_POST
+def tracking(request, number):
+    """R-RET-9: the customer enters the parcel's carrier and tracking number."""
+    case, _request_row = _return_case(request, number)
+    form = TrackingForm(request.POST)
+    try:
+        services.enter_tracking(
+            case=case,
+            customer=request.user,
+            carrier=request.POST.get("carrier", ""),
+            tracking_number=request.POST.get("tracking_number", ""),
+        )
+    except DomainError as error:
+        details = [
+            f"{form.fields[f].label if f in form.fields else f}: {'; '.join(map(str, msgs))}"
+            for f, msgs in error.fields.items()
+        ]
+        messages.error(request, " ".join([str(error.message), *details]))
+    else:
+        messages.success(request, _("Thank you: the tracking number was saved."))
+    return redirect("portal:case-detail", number=case.number)
