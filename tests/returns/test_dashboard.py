@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
@@ -220,3 +221,17 @@ def test_bulk_approve_approves_submitted_ones_and_reports_the_others(client, age
     statuses = dict(Case.objects.filter(pk__in=[first.pk, second.pk, rejected.pk]).values_list("pk", "status"))
     assert statuses == {first.pk: "awaiting_parcel", second.pk: "awaiting_parcel", rejected.pk: "rejected"}
     assert set(CaseEvent.objects.filter(to_status="awaiting_parcel").values_list("actor", flat=True)) == {agent.pk}
+
+
+def test_staff_without_the_case_permission_sees_no_steps_and_cannot_post(client, submitted):
+    viewer = factories.StaffFactory()
+    viewer.groups.clear()
+    viewer.user_permissions.add(
+        Permission.objects.get(codename="view_returnrequest", content_type__app_label="returns")
+    )
+    client.force_login(viewer)
+    page = client.get(change_url(submitted)).text
+    assert 'id="return-approve"' not in page and "No returns step can be taken" in page
+    assert client.post(step_url(submitted, "approve"), {"version": submitted.version}).status_code == 403
+    submitted.refresh_from_db()
+    assert submitted.status == "submitted"
