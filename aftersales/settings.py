@@ -127,6 +127,8 @@ USE_I18N = True
 USE_TZ = True
 SHOP_NAME = env.str("SHOP_NAME", default="Demo Shop")
 SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="CNY")
+# Printed on return labels; "\n" separates its lines.
+SHOP_RETURN_ADDRESS = env.str("SHOP_RETURN_ADDRESS", default="").replace("\\n", "\n")
 # Working hours of a business day, for business-hour arithmetic (SLA clocks): "HH:MM-HH:MM,...".
 BUSINESS_HOURS = env.str("BUSINESS_HOURS", default="09:00-12:00,13:30-18:00")
 

@@ -24,7 +24,7 @@ from aftersales.cases.admin import attachment_thumbnail, staff_transitions
 from aftersales.common.admin_site import ViewOnlyMixin
 from aftersales.common.errors import DomainError, ValidationFailed
 
-from . import policy, selectors, services
+from . import selectors, services
 from . import workflow as returns_workflow
 from .models import ReturnLine, ReturnRequest, ReturnSettings
 
@@ -298,50 +298,12 @@ class ReturnRequestAdmin(ViewOnlyMixin, admin.ModelAdmin):
         )
 
     def verdict_rows(self, obj) -> list[dict]:
-        """What the policy says right now about this request's lines for its (kind, reason): the
-        request's own units are not counted against it (they would otherwise refuse it as a
-        duplicate, R-RET-13). A gift going back with its main line follows that line's verdict."""
-        order = obj.case.order
-        if order is None:
-            return []
-        kind, reason = obj.case.kind, obj.reason
-        own = (
-            {}
-            if obj.case.status in selectors.RELEASED_STATUSES
-            else {rl.order_line_id: rl.quantity for rl in obj.lines.all()}
-        )
-        wanted = {rl.order_line_id: rl.quantity for rl in obj.lines.all()}
-        requested = selectors.requested_quantities(order)
-        now = timezone.now()
-        shop, customer = selectors.shop_policy(), selectors.customer_facts(order.customer, now=now)
-        lines = {
-            line.pk: line
-            for line in order.lines.select_related(
-                "order", "product__category", "product__brand", "gift_of__product__category", "gift_of__product__brand"
-            )
-        }
-
-        def verdict_for(line):
-            facts = selectors.line_facts(line, requested=requested.get(line.pk, 0) - own.get(line.pk, 0))
-            return policy.line_verdict(facts, now=now, shop=shop, customer=customer)
-
+        """The policy's verdict on the request's lines (selectors.request_verdicts), as text."""
         rows = []
-        for pk, quantity in wanted.items():
-            line = lines.get(pk)
-            if line is None:
-                continue
-            judged = lines[line.gift_of_id] if line.gift_of_id in wanted else line
-            verdict = verdict_for(judged)
-            refusal, option = verdict.refusal(kind, reason), verdict.option(kind, reason)
+        for line, quantity, option, refusal in selectors.request_verdicts(obj):
             if refusal is not None:
-                state, text = (
-                    "refused",
-                    _("refused (%(rule)s): %(message)s")
-                    % {
-                        "rule": refusal.rule,
-                        "message": refusal.message,
-                    },
-                )
+                state = "refused"
+                text = _("refused (%(rule)s): %(message)s") % {"rule": refusal.rule, "message": refusal.message}
             elif option is not None:
                 until = (
                     timezone.localtime(option.open_until).strftime("%Y-%m-%d %H:%M")

@@ -93,3 +93,34 @@ def order_verdicts(order: Order, *, now: datetime | None = None) -> list[tuple[O
         )
         for line in lines.order_by("line_no")
     ]
+
+
+def request_verdicts(request: ReturnRequest, *, now: datetime | None = None) -> list[tuple]:
+    """What the policy says now about a request's own lines for its (kind, reason), as
+    [(order line, quantity, Option or None, Refusal or None)] for the dashboard's review.
+
+    The request's own units are not counted against it (else it would refuse itself as a duplicate,
+    R-RET-13); a gift going back with its main line is judged by that line, as on submission."""
+    order = request.case.order
+    if order is None:
+        return []
+    now = now or timezone.now()
+    wanted = {rl.order_line_id: rl.quantity for rl in request.lines.all()}
+    own = {} if request.case.status in RELEASED_STATUSES else wanted
+    requested = requested_quantities(order)
+    shop, customer = shop_policy(), customer_facts(order.customer, now=now)
+    lines = {
+        line.pk: line
+        for line in order.lines.select_related(
+            "order", "product__category", "product__brand", "gift_of__product__category", "gift_of__product__brand"
+        )
+    }
+    result = []
+    for pk, quantity in wanted.items():
+        line = lines[pk]
+        judged = lines[line.gift_of_id] if line.gift_of_id in wanted else line
+        facts = line_facts(judged, requested=requested.get(judged.pk, 0) - own.get(judged.pk, 0))
+        verdict = line_verdict(facts, now=now, shop=shop, customer=customer)
+        kind, reason = request.case.kind, request.reason
+        result.append((line, quantity, verdict.option(kind, reason), verdict.refusal(kind, reason)))
+    return result

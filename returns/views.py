@@ -164,7 +164,7 @@ def label(request, number):
             "lines": lines,
             # segno writes the SVG itself from the case number; nothing user-typed goes in raw.
             "qr_svg": mark_safe(qr.svg_inline(scale=5, title=case.number)),  # noqa: S308
-            "return_address": getattr(settings, "SHOP_RETURN_ADDRESS", ""),
+            "return_address": settings.SHOP_RETURN_ADDRESS,
         },
     )
 
