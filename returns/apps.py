@@ -7,3 +7,11 @@ class ReturnsConfig(workflow.FeatureAppConfig):
     name = "returns"
     label = "returns"
     verbose_name = _("Returns and exchanges")
+
+    def ready(self):
+        super().ready()
+        from aftersales.common import demo
+
+        from .demo import seed
+
+        demo.register(seed)

@@ -29,6 +29,7 @@ from aftersales.accounts.services import user_create
 from aftersales.cases import services as case_services
 from aftersales.cases import workflow
 from aftersales.cases.models import Case, CaseEvent, CaseKind, Feedback, Notification
+from aftersales.common import demo
 from aftersales.orders import services as order_services
 from aftersales.orders.authentication import hash_token
 from aftersales.orders.models import Brand, Category, Order, PaymentMode, PriceChange, PriceKind, Product, Storefront
@@ -633,27 +634,6 @@ class Command(BaseCommand):
     def _cases(self):
         agent, tech = self.staff[roles.AGENT], self.staff[roles.TECHNICIAN]
         mine = self.demo_orders
-        deadline = self.now + timedelta(days=7)
-        self._case(
-            CaseKind.RETURN,
-            mine["phone"],
-            "AirPods Pro 2: 不想要了，未拆封 · No longer needed, still sealed",
-            [("approve", agent, {"deadline_at": deadline, "deadline_action": "expire_unshipped"})],
-            note="Please ship the parcel within 7 days; it will be refunded after inspection.",
-        )
-        self._case(
-            CaseKind.RETURN,
-            mine["kitchen"],
-            "电饭煲内胆涂层脱落 · Rice cooker: inner pot coating peeling",
-            [("approve", agent), ("receive", agent), ("pass_inspection", tech), ("complete", agent)],
-            feedback=(5, "退货很快，客服态度好！Quick and friendly."),
-        )
-        self._case(
-            CaseKind.EXCHANGE,
-            mine["watch"],
-            "表带尺寸不合适，换小号 · Strap too large, exchange for a smaller size",
-            [("approve", agent)],
-        )
         self._case(
             CaseKind.WARRANTY,
             mine["laptop"],
@@ -690,11 +670,6 @@ class Command(BaseCommand):
             return signed.pop() if signed else None
 
         plans = [
-            (CaseKind.RETURN, ("phones", "accessories"), "七天无理由退货 · 7-day no-reason return", []),
-            (CaseKind.RETURN, ("jewelry-watches",), "不喜欢款式 · Don't like the style", [("reject", agent)]),
-            (CaseKind.REISSUE, ("accessories", "groceries"), "少发了一件 · One item missing", [("approve", agent)]),
-            (CaseKind.REFUND_ONLY, ("groceries",), "车厘子到货有坏果 · Cherries arrived spoiled", []),
-            (CaseKind.EXCHANGE, ("phones",), "屏幕有亮点 · Bright pixel on the screen", []),
             (CaseKind.WARRANTY, ("home-appliances",), "空调不制冷 · Air conditioner doesn't cool", []),
             (
                 CaseKind.WARRANTY,
@@ -717,6 +692,20 @@ class Command(BaseCommand):
             order = order_with(*slugs)
             if order is not None:
                 self._case(kind, order, subject, steps, feedback=rest[0] if rest else None)
+
+        # Returns, exchanges, reissues, refund only: the feature apps seed their own, through
+        # their services (aftersales.common.demo).
+        context = demo.DemoContext(
+            now=self.now,
+            rng=self.rng,
+            staff=self.staff,
+            demo_orders=self.demo_orders,
+            other_orders=[order for order in signed if order.signed_for_at >= self.days_ago(6)],
+            backdate=self._backdate,
+            warn=self.stderr.write,
+        )
+        for seeder in demo.seeders():
+            seeder(context)
 
     def _case(self, kind, order, subject, steps, *, note="", feedback=None) -> Case | None:
         if order.cases.filter(kind=kind).exists():
