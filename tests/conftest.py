@@ -35,3 +35,15 @@ def agent(db):
 @pytest.fixture
 def supervisor(db):
     return factories.StaffFactory(role="supervisor")
+
+
+def pytest_collection_modifyitems(config, items):
+    """`@pytest.mark.postgres` tests need PostgreSQL's row locks: skipped, with the reason, elsewhere."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        return
+    skip = pytest.mark.skip(reason=f"needs PostgreSQL (this run uses {connection.vendor}); set DATABASE_URL")
+    for item in items:
+        if item.get_closest_marker("postgres"):
+            item.add_marker(skip)

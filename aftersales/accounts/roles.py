@@ -34,13 +34,26 @@ _ORDER_READ = [
     "orders.view_pricechange",
     "accounts.view_user",
 ]
+_LEDGER_READ = ["finance.view_balanceentry", "finance.view_pointsentry", "finance.view_coupon"]
 
 # "app_label.codename"; codenames not (yet) in the database are skipped quietly.
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     CUSTOMER: [],
     AGENT: _ORDER_READ + _CASE_WORK,
     TECHNICIAN: _ORDER_READ + _CASE_WORK,
-    FINANCE: [*_ORDER_READ, "cases.view_case", "cases.view_caseevent", "cases.view_attachment", "finance.view_refund"],
+    FINANCE: [
+        *_ORDER_READ,
+        "cases.view_case",
+        "cases.view_caseevent",
+        "cases.view_attachment",
+        "finance.view_refund",
+        "finance.approve_refund",
+        "finance.view_refundapproval",
+        "finance.view_refundevent",
+        "finance.view_refundsettings",
+        "finance.change_refundsettings",
+        *_LEDGER_READ,
+    ],
     SUPERVISOR: _ORDER_READ
     + _CASE_WORK
     + [
@@ -57,6 +70,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "cases.delete_businessday",
         "accounts.change_user",
         "finance.view_refund",
+        "finance.view_refundevent",
+        "finance.view_refundsettings",
+        *_LEDGER_READ,
         "returns.view_returnsettings",
         "returns.change_returnsettings",
     ],

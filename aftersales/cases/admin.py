@@ -35,10 +35,18 @@ NOTE_MAX_LENGTH = 5000
 # --- Cases ---------------------------------------------------------------------------------
 
 
-def staff_transitions(case: Case, user) -> list[workflow.Transition]:
+def _flow(case: Case) -> workflow.Workflow | None:
+    try:
+        return workflow.get(case.kind)
+    except LookupError:
+        return None
+
+
+def staff_transitions(case: Case, user, *, own_steps: bool = False) -> list[workflow.Transition]:
     """The steps `user` may take on `case` from the dashboard now: those leaving its status that
     are neither the customer's own nor reserved to the system, and that the user holds the
-    permission for."""
+    permission for. The kind's own step pages ask with `own_steps`; the generic buttons leave out
+    the steps a kind's services own."""
     try:
         flow = workflow.get(case.kind)
     except LookupError:
@@ -46,7 +54,10 @@ def staff_transitions(case: Case, user) -> list[workflow.Transition]:
     return [
         t
         for t in flow.transitions.values()
-        if case.status in t.sources and t.allowed not in ("system", "customer") and user.has_perm(t.allowed)
+        if case.status in t.sources
+        and t.allowed not in ("system", "customer")
+        and (own_steps or workflow.generic_move_allowed(flow, t))
+        and user.has_perm(t.allowed)
     ]
 
 
@@ -232,6 +243,8 @@ class CaseAdmin(admin.ModelAdmin):
         case = self.get_object(request, unquote(object_id))
         if case is not None:
             extra_context["case_transitions"] = staff_transitions(case, request.user)
+            steps_url = getattr(_flow(case), "staff_steps_url", None)
+            extra_context["case_steps_url"] = steps_url(case) if steps_url else ""
             extra_context["case_transition_url"] = self._url("transition", case)
             if request.user.has_perm("cases.add_caseevent"):
                 extra_context["case_note_url"] = self._url("note", case)
@@ -260,7 +273,9 @@ class CaseAdmin(admin.ModelAdmin):
             case.version = int(version)
         note = request.POST.get("note", "").strip()[:NOTE_MAX_LENGTH]
         try:
-            case = services.transition(case=case, name=request.POST.get("name", ""), actor=request.user, note=note)
+            case = services.transition(
+                case=case, name=request.POST.get("name", ""), actor=request.user, note=note, generic=True
+            )
         except DomainError as error:
             self.message_user(request, str(error.message), messages.ERROR)
         else:

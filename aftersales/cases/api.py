@@ -98,7 +98,7 @@ class CaseTransition(APIView):
     def post(self, request, number):
         case = _visible_case(request, number)
         data = self._validated(request)
-        case = services.transition(case=case, name=data["name"], actor=request.user, note=data["note"])
+        case = services.transition(case=case, name=data["name"], actor=request.user, note=data["note"], generic=True)
         return Response(CaseDetailOutput(case, context={"request": request}).data)
 
     def _validated(self, request):

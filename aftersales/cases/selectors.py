@@ -30,7 +30,9 @@ def case_timeline(user, case: Case) -> QuerySet[CaseEvent]:
 
 def case_detail_queryset(user) -> QuerySet[Case]:
     return cases_visible_to(user).prefetch_related(
-        "attachments", Prefetch("events", queryset=CaseEvent.objects.select_related("actor").order_by("at", "id"))
+        "attachments",
+        "refunds",
+        Prefetch("events", queryset=CaseEvent.objects.select_related("actor").order_by("at", "id")),
     )
 
 
@@ -45,8 +47,9 @@ def available_transitions(user, case: Case) -> list:
     from . import services, workflow
 
     result = []
-    for t in workflow.get(case.kind).transitions.values():
-        if case.status not in t.sources:
+    flow = workflow.get(case.kind)
+    for t in flow.transitions.values():
+        if case.status not in t.sources or not workflow.generic_move_allowed(flow, t):
             continue
         try:
             services.check_allowed(case=case, transition=t, actor=user)

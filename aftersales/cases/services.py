@@ -89,8 +89,13 @@ def transition(
     deadline_at: datetime | None = None,
     deadline_action: str = "",
     public: bool = True,
+    notify_customer: bool = True,
+    generic: bool = False,
 ) -> Case:
-    """Move `case` along its kind's transition `name`; returns the case as now stored.
+    """Move `case` along its kind's transition `name`; returns the case as now stored. The customer
+    is told of a public move made by someone else, unless the caller moves the case on at once and
+    tells them then (`notify_customer=False`). `generic` callers (the case page's buttons, the cases
+    API) may not take steps a kind's own services own (`Workflow.staff_steps_url`).
 
     Raises InvalidTransition when the caller's view of the case does not allow the move, and
     TransitionConflict when it did but a concurrent writer changed the case first."""
@@ -100,6 +105,8 @@ def transition(
     except KeyError:
         raise InvalidTransition() from None
     check_allowed(case=case, transition=t, actor=actor)
+    if generic and not workflow.generic_move_allowed(flow, t):
+        raise NotAllowed(_("This step is taken on the case's own page, where its details are entered."))
     if case.status not in t.sources:
         raise InvalidTransition()
     _check_deadline(flow, deadline_at, deadline_action)
@@ -131,7 +138,7 @@ def transition(
         data={"transition": name, **(data or {})},
         public=public,
     )
-    if public and (actor is None or actor.pk != case.customer_id):
+    if public and notify_customer and (actor is None or actor.pk != case.customer_id):
         notify(
             user=case.customer,
             case=case,
@@ -140,7 +147,25 @@ def transition(
             ),
             body=lambda: note,
         )
+    if t.target in flow.feedback_on:
+        invite_feedback(case=case)
     return case
+
+
+def invite_feedback(*, case: Case) -> None:
+    """R-FB-1: ask the customer to rate the closed case (the rating form is on the case page)."""
+    from django.conf import settings
+    from django.urls import reverse
+
+    url = settings.PORTAL_URL + reverse("portal:case-detail", args=[case.number])
+    notify(
+        user=case.customer,
+        case=case,
+        title=lambda: _("How did we do with %(number)s?") % {"number": case.number},
+        body=lambda: (
+            _("Your case is closed. Please rate our service from 1 to 5 and tell us why: %(url)s") % {"url": url}
+        ),
+    )
 
 
 @transaction.atomic

@@ -46,7 +46,7 @@ def case_detail(request, number):
                 # compare-and-set refuses rather than act on a state the customer never saw.
                 version = request.POST.get("version", "")
                 case.version = int(version) if version.isdigit() else 0
-                services.transition(case=case, name=request.POST.get("name", ""), actor=request.user)
+                services.transition(case=case, name=request.POST.get("name", ""), actor=request.user, generic=True)
                 messages.success(request, _("Done."))
                 return redirect("portal:case-detail", number=case.number)
         except DomainError as error:

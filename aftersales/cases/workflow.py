@@ -43,10 +43,17 @@ class Workflow:
     final: frozenset[str]
     transitions: dict[str, Transition] = field(default_factory=dict)
     deadline_actions: dict[str, DeadlineAction] = field(default_factory=dict)
+    # R-FB-1: entering one of these statuses invites the customer to rate the case.
+    feedback_on: frozenset[str] = frozenset()
+    # Where staff take this kind's steps when its app's services do more than move the status
+    # (deadlines, refunds, checks): `staff_steps_url(case)`. Generic staff moves (the case page's
+    # buttons, the cases API) are then refused, so no rule is skipped; customers' own steps stay.
+    staff_steps_url: Callable | None = None
 
     def __post_init__(self):
         known = set(self.statuses)
         assert self.initial in known and self.final <= known, f"{self.kind}: unknown status"
+        assert self.feedback_on <= self.final, f"{self.kind}: feedback is asked for closed cases only"
         for t in self.transitions.values():
             assert t.sources <= known and t.target in known, f"{self.kind}.{t.name}: unknown status"
         for a in self.deadline_actions.values():
@@ -70,6 +77,11 @@ def get(kind: str) -> Workflow:
 
 def registered_kinds() -> list[str]:
     return sorted(_registry)
+
+
+def generic_move_allowed(flow: Workflow, t: Transition) -> bool:
+    """May `t` be taken through the generic case buttons and API (not the kind's own steps)?"""
+    return flow.staff_steps_url is None or t.allowed == "customer"
 
 
 def status_label(kind: str, status: str) -> str:

@@ -14,6 +14,12 @@ class DomainError(Exception):
         self.fields = fields or {}
         super().__init__(str(self.message))
 
+    @property
+    def text(self) -> str:
+        """The message and every field's messages, for a one-line notice (dashboard messages)."""
+        details = [str(m) for messages in self.fields.values() for m in messages]
+        return " ".join([str(self.message), *details])
+
 
 class ValidationFailed(DomainError):
     code = "invalid"

@@ -304,6 +304,7 @@ class ProductOutput(serializers.ModelSerializer):
         fields = [
             "sku",
             "name",
+            "model_code",
             "brand",
             "category",
             "price",
@@ -329,6 +330,7 @@ class StorefrontProductUpsert(StorefrontAPIView):
     class StorefrontProductInput(serializers.Serializer):
         sku = serializers.CharField(max_length=64, required=False)
         name = serializers.CharField(max_length=200)
+        model_code = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
         brand = serializers.CharField(max_length=100)
         category = serializers.SlugField(max_length=100)
         price = _money(min_value=0)

@@ -41,6 +41,14 @@ class Category(models.Model):
     quality_return_days = models.PositiveSmallIntegerField(_("quality-problem return window (days)"), default=7)
     exchange_allowed = models.BooleanField(_("exchange allowed"), default=True)
     exchange_days = models.PositiveSmallIntegerField(_("exchange window (days)"), default=15)
+    quality_report_required = models.BooleanField(
+        _("quality claims need a service-centre report"),
+        default=False,
+        help_text=_(
+            "Appliances: a quality-problem return or exchange needs a manufacturer service centre's "
+            "inspection report that is still valid (R-RET-8)."
+        ),
+    )
     never_returnable_kind = models.CharField(
         _("never-returnable kind"), max_length=24, choices=NeverReturnableKind.choices, blank=True, default=""
     )
@@ -82,6 +90,15 @@ class Brand(models.Model):
 class Product(models.Model):
     sku = models.CharField(_("SKU"), max_length=64, unique=True)
     name = models.CharField(_("name"), max_length=200)
+    model_code = models.CharField(
+        _("model"),
+        max_length=64,
+        blank=True,
+        db_index=True,
+        help_text=_(
+            "Products with the same model are variants of each other; an exchange may pick any of them (R-RET-5)."
+        ),
+    )
     brand = models.ForeignKey(Brand, models.PROTECT, related_name="products", verbose_name=_("brand"))
     category = models.ForeignKey(Category, models.PROTECT, related_name="products", verbose_name=_("category"))
     price = models.DecimalField(_("regular price"), **MONEY)

@@ -57,15 +57,31 @@ def test_customer_sees_public_timeline_only_and_the_cancel_action(api, customer,
     api.force_authenticate(agent)
     body = api.get(reverse("api-case-detail", args=[case.number])).json()
     assert [e["type"] for e in body["events"]] == ["opened", "note"]
-    assert set(body["available_transitions"]) == {"approve", "reject"}
+    # A return's staff steps are its own endpoints (they set deadlines, queue refunds…), not here.
+    assert body["available_transitions"] == []
+    warranty = factories.open_case(customer=customer, kind=CaseKind.WARRANTY)
+    body = api.get(reverse("api-case-detail", args=[warranty.number])).json()
+    assert set(body["available_transitions"]) == {"accept", "reject"}
+
+
+def test_a_kinds_own_staff_steps_are_refused_through_the_generic_api(api, customer, agent):
+    case = factories.open_case(customer=customer)
+    api.force_authenticate(agent)
+    refused = api.post(reverse("api-case-transition", args=[case.number]), {"name": "approve"})
+    assert refused.status_code == 403 and refused.json()["code"] == "permission_denied"
+    case.refresh_from_db()
+    assert case.status == "submitted"
+    api.force_authenticate(customer)  # the customer's own steps stay generic
+    cancelled = api.post(reverse("api-case-transition", args=[case.number]), {"name": "cancel"})
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
 
 
 def test_transition_over_the_api_and_conflict_codes(api, customer, agent):
-    case = factories.open_case(customer=customer)
+    case = factories.open_case(customer=customer, kind=CaseKind.WARRANTY)
     api.force_authenticate(agent)
     url = reverse("api-case-transition", args=[case.number])
-    assert api.post(url, {"name": "approve"}).json()["status"] == "awaiting_parcel"
-    again = api.post(url, {"name": "approve"})
+    assert api.post(url, {"name": "accept"}).json()["status"] == "accepted"
+    again = api.post(url, {"name": "accept"})
     assert again.status_code == 409 and again.json()["code"] == "invalid_transition"
     missing = api.post(url, {})
     assert missing.status_code == 400 and "name" in missing.json()["fields"]

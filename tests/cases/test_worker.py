@@ -41,8 +41,10 @@ def database_url(settings_dict: dict) -> str:
     raise NotImplementedError(engine)
 
 
-def start_worker(tmp_path) -> tuple[subprocess.Popen, Path]:
-    log = tmp_path / "worker.log"
+def start_worker(tmp_path, *, beat: bool = True, extra_env: dict | None = None, name: str = "worker"):
+    """A real `celery worker` (with its embedded beat unless `beat=False`) on this test's database
+    and broker; returns (process, log path)."""
+    log = tmp_path / f"{name}.log"
     env = {
         **os.environ,
         "DATABASE_URL": database_url(connection.settings_dict),
@@ -54,6 +56,7 @@ def start_worker(tmp_path) -> tuple[subprocess.Popen, Path]:
         "DEBUG": "0",
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "PYTHONUNBUFFERED": "1",
+        **(extra_env or {}),
     }
     command = [
         sys.executable,
@@ -62,13 +65,13 @@ def start_worker(tmp_path) -> tuple[subprocess.Popen, Path]:
         "-A",
         "aftersales",
         "worker",
-        "-B",
+        *(["-B"] if beat else []),
         "--pool=solo",
         "--loglevel=info",
         "--without-gossip",
         "--without-mingle",
         "--hostname",
-        f"test-worker-{os.getpid()}@%h",
+        f"test-{name}-{os.getpid()}@%h",
     ]
     with log.open("wb") as out:
         process = subprocess.Popen(  # its own process group: the embedded beat is a child process
@@ -77,10 +80,11 @@ def start_worker(tmp_path) -> tuple[subprocess.Popen, Path]:
     return process, log
 
 
-def stop_worker(process: subprocess.Popen) -> None:
+def stop_worker(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+    """Stop the worker's process group; SIGKILL is a crash (nothing gets to clean up)."""
     if process.poll() is not None:
         return
-    os.killpg(process.pid, signal.SIGTERM)
+    os.killpg(process.pid, sig)
     try:
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:

@@ -5,7 +5,7 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from aftersales.cases import services
-from aftersales.cases.models import Case, CaseEvent
+from aftersales.cases.models import Case, CaseEvent, CaseKind
 from aftersales.common.errors import InvalidTransition
 from tests import factories
 
@@ -28,8 +28,11 @@ def message_texts(response) -> list[str]:
 
 @pytest.fixture
 def case(customer):
+    """A warranty claim: its steps are plain moves, taken with the case page's buttons."""
     order = factories.order_with_lines(customer=customer)
-    return factories.open_case(customer=customer, order=order, note="The screen arrived cracked.")
+    return factories.open_case(
+        customer=customer, order=order, kind=CaseKind.WARRANTY, note="The screen arrived cracked."
+    )
 
 
 def test_the_case_page_shows_the_timeline_and_the_staff_steps(client, agent, case):
@@ -40,37 +43,36 @@ def test_the_case_page_shows_the_timeline_and_the_staff_steps(client, agent, cas
     assert "Timeline" in page
     assert "The screen arrived cracked." in page  # the opening event's note
     assert "Submitted" in page  # the status label, not the code
-    # Staff steps from "submitted": approve and reject; not the customer's cancel, not the system's expire.
-    assert 'name="name" value="approve"' in page
+    # Staff steps from "submitted": accept and reject, nothing else.
+    assert 'name="name" value="accept"' in page
     assert 'name="name" value="reject"' in page
-    assert 'name="name" value="cancel"' not in page
-    assert 'name="name" value="expire"' not in page
+    assert 'name="name" value="receive"' not in page
     assert f'name="version" value="{case.version}"' in page
 
 
 def test_posting_a_transition_moves_the_case_and_records_the_staff_user(client, agent, case):
     client.force_login(agent)
     response = client.post(
-        transition_url(case), {"name": "approve", "version": case.version, "note": "Please ship it back."}
+        transition_url(case), {"name": "accept", "version": case.version, "note": "Please ship it back."}
     )
     assert response.status_code == 302
     assert response["Location"] == change_url(case)
     case.refresh_from_db()
-    assert case.status == "awaiting_parcel"
+    assert case.status == "accepted"
     event = CaseEvent.objects.filter(case=case, type=CaseEvent.Type.TRANSITION).get()
     assert event.actor == agent
-    assert (event.from_status, event.to_status) == ("submitted", "awaiting_parcel")
+    assert (event.from_status, event.to_status) == ("submitted", "accepted")
     assert event.note == "Please ship it back."
-    assert any("awaiting your parcel" in text for text in message_texts(response))
+    assert any("awaiting the unit" in text for text in message_texts(response))
     # The page now offers the next steps.
     page = client.get(change_url(case)).text
     assert 'name="name" value="receive"' in page
-    assert 'name="name" value="approve"' not in page
+    assert 'name="name" value="accept"' not in page
 
 
 def test_a_step_not_open_from_the_status_is_refused_with_a_message(client, agent, case):
     client.force_login(agent)
-    response = client.post(transition_url(case), {"name": "complete", "version": case.version}, follow=True)
+    response = client.post(transition_url(case), {"name": "receive", "version": case.version}, follow=True)
     assert response.status_code == 200
     messages = [(m.level_tag, str(m)) for m in response.context["messages"]]
     assert messages == [("error", str(InvalidTransition.default_message))]
@@ -82,7 +84,7 @@ def test_a_step_not_open_from_the_status_is_refused_with_a_message(client, agent
 
 def test_a_system_or_unknown_step_is_refused(client, agent, case):
     client.force_login(agent)
-    services.transition(case=case, name="approve")  # now awaiting_parcel, where "expire" starts
+    services.transition(case=case, name="accept")
     case.refresh_from_db()
     for name in ("expire", "cancel", "no-such-step"):
         response = client.post(transition_url(case), {"name": name, "version": case.version}, follow=True)
@@ -90,7 +92,7 @@ def test_a_system_or_unknown_step_is_refused(client, agent, case):
         assert response.context["messages"], name
         assert [m.level_tag for m in response.context["messages"]] == ["error"], name
     case.refresh_from_db()
-    assert case.status == "awaiting_parcel"
+    assert case.status == "accepted"
 
 
 def test_a_page_rendered_before_someone_else_moved_the_case_conflicts(client, agent, supervisor, case):
@@ -99,8 +101,8 @@ def test_a_page_rendered_before_someone_else_moved_the_case_conflicts(client, ag
     client.get(change_url(case))
     # Meanwhile a supervisor rejects it…
     services.transition(case=Case.objects.get(pk=case.pk), name="reject", actor=supervisor)
-    # …and the agent's "approve" from the old page must not go through.
-    response = client.post(transition_url(case), {"name": "approve", "version": stale_version}, follow=True)
+    # …and the agent's "accept" from the old page must not go through.
+    response = client.post(transition_url(case), {"name": "accept", "version": stale_version}, follow=True)
     assert response.status_code == 200
     assert [m.level_tag for m in response.context["messages"]] == ["error"]
     case.refresh_from_db()
@@ -109,7 +111,7 @@ def test_a_page_rendered_before_someone_else_moved_the_case_conflicts(client, ag
 
 def test_a_stale_version_with_the_same_status_is_a_conflict(client, agent, case):
     client.force_login(agent)
-    response = client.post(transition_url(case), {"name": "approve", "version": case.version + 5}, follow=True)
+    response = client.post(transition_url(case), {"name": "accept", "version": case.version + 5}, follow=True)
     assert any("changed by someone else" in text for text in (str(m) for m in response.context["messages"]))
     case.refresh_from_db()
     assert case.status == "submitted"
@@ -118,7 +120,7 @@ def test_a_stale_version_with_the_same_status_is_a_conflict(client, agent, case)
 def test_finance_cannot_move_a_case(client, case):
     finance = factories.StaffFactory(role="finance")
     client.force_login(finance)
-    response = client.post(transition_url(case), {"name": "approve", "version": case.version}, follow=True)
+    response = client.post(transition_url(case), {"name": "accept", "version": case.version}, follow=True)
     assert response.status_code == 200
     assert [m.level_tag for m in response.context["messages"]] == ["error"]
     case.refresh_from_db()
@@ -159,8 +161,8 @@ def test_the_status_cannot_be_changed_through_the_form(client, agent, case):
     case.refresh_from_db()
     assert case.subject == "Cracked screen"
     assert case.assignee == agent
-    assert (case.status, case.kind, case.version) == ("submitted", "return", 1)
-    assert case.number.startswith("RMA-")
+    assert (case.status, case.kind, case.version) == ("submitted", "warranty", 1)
+    assert case.number.startswith("WAR-")
     assert case.deadline_action == ""
 
 
@@ -189,3 +191,18 @@ def test_the_assignee_picker_offers_active_staff_only(client, agent, customer, c
     ids = {int(row["id"]) for row in response.json()["results"]}
     assert agent.pk in ids
     assert customer.pk not in ids
+
+
+def test_a_returns_staff_steps_are_taken_on_its_request_page_not_with_generic_buttons(client, agent, customer):
+    """Approving a return sets the ship deadline; inspecting queues the refund: a bare status move
+    from the case page would skip that, so it is refused and the page links to the request page."""
+    order = factories.order_with_lines(customer=customer)
+    case = factories.open_case(customer=customer, order=order)
+    client.force_login(agent)
+    page = client.get(change_url(case)).text
+    assert 'name="name" value="approve"' not in page
+    assert reverse("admin:returns_returnrequest_change", args=[case.pk]) in page
+    response = client.post(transition_url(case), {"name": "approve", "version": case.version}, follow=True)
+    assert [m.level_tag for m in response.context["messages"]] == ["error"]
+    case.refresh_from_db()
+    assert case.status == "submitted"

@@ -48,6 +48,15 @@ def test_R_ORD_3_product_upsert_creates_brand_and_starts_the_price_history(shop,
     assert response.json()["brand"] == "Xiaomi" and response.json()["category"] == "phones"
 
 
+def test_R_RET_5_variants_share_a_model_code_from_the_storefront(shop, phones):
+    """R-RET-5: the storefront groups variants by model, which is what an exchange may pick from."""
+    put(shop, "XM-15-256", {**PRODUCT, "model_code": " XM15 "})
+    response = put(shop, "XM-15-512", {**PRODUCT, "name": "Xiaomi 15 16GB+512GB", "model_code": "XM15"})
+    assert response.status_code == 201 and response.json()["model_code"] == "XM15"
+    assert set(Product.objects.filter(model_code="XM15").values_list("sku", flat=True)) == {"XM-15-256", "XM-15-512"}
+    assert put(shop, "XM-15-1T", {**PRODUCT, "model_code": "x" * 65}).status_code == 400
+
+
 def test_R_ORD_3_product_upsert_again_updates_and_records_a_price_change(shop, phones):
     """R-ORD-3: product upsert again updates and records a price change."""
     put(shop, "XM-15", PRODUCT)

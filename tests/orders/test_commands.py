@@ -52,7 +52,7 @@ def test_R_ORD_3_seed_demo_builds_a_believable_shop(client):
     assert PriceKind.PRICING_ERROR in kinds
     assert set(Case.objects.values_list("kind", flat=True)) == set(CaseKind.values)
     assert Case.objects.filter(
-        kind=CaseKind.RETURN, status="awaiting_parcel", deadline_action="expire_unshipped", deadline_at__isnull=False
+        kind=CaseKind.RETURN, status="awaiting_parcel", deadline_action="remind_unshipped", deadline_at__isnull=False
     ).exists()
     assert Feedback.objects.filter(case__closed_at__isnull=False).exists()
     assert Notification.objects.filter(user__email="customer@demo.local").exists()

@@ -10,6 +10,7 @@ from django.utils.dateparse import parse_datetime
 from rest_framework.test import APIClient
 
 from aftersales.accounts.models import User
+from aftersales.finance.services import request_refund
 from aftersales.orders import services
 from aftersales.orders.models import Order, OrderLine, Parcel
 from tests import factories
@@ -94,6 +95,18 @@ def test_R_ORD_3_changed_body_updates_the_order_in_place(shop, products, body):
     assert list(order.lines.values_list("line_no", "quantity")) == [(1, 2), (2, 2)]
     assert order.lines.get(line_no=1).pk == phone_line_id  # updated, not replaced
     assert list(order.parcels.values_list("tracking_number", flat=True)) == ["SF9999999999999"]
+
+
+def test_R_RET_13_a_push_cannot_lower_paid_total_below_the_refunds_already_granted(shop, products, body):
+    """R-RET-13: a 400 on paid_total (the database trigger would refuse it too), the order unchanged."""
+    put(shop, "SO-1013", body)
+    order = Order.objects.get(number="SO-1013")
+    request_refund(order=order, source="goodwill", amount=Decimal("7800.00"), idempotency_key="so-1013")
+    response = put(shop, "SO-1013", {**body, "shipping_fee": "0.00", "paid_total": "7797.00"})
+    assert response.status_code == 400 and "paid_total" in response.json()["fields"], response.json()
+    order.refresh_from_db()
+    assert order.paid_total == Decimal("7807.00")
+    assert put(shop, "SO-1013", {**body, "shipping_fee": "3.00", "paid_total": "7800.00"}).status_code == 200
 
 
 def test_R_ORD_2_a_push_without_milestones_does_not_clear_stored_ones(shop, products, body):

@@ -34,9 +34,11 @@ def upsert_product(
     is_electronics: bool = False,
     has_serial_number: bool = False,
     active: bool = True,
+    model_code: str = "",
 ) -> ProductResult:
     """R-ORD-3: create or replace a product by SKU. `brand` is a name (created when new),
-    `category` a slug that must exist. A new or changed price is recorded in the price history as
+    `category` a slug that must exist; products sharing a `model_code` are variants of one model
+    (an exchange may swap between them, R-RET-5). A new or changed price is recorded in the price history as
     a regular price from now on."""
     errors = {}
     sku, name, brand = sku.strip(), name.strip(), brand.strip()
@@ -60,6 +62,7 @@ def upsert_product(
     old_price = None if created else product.price
     values = {
         "name": name,
+        "model_code": model_code.strip(),
         "brand_id": brand_obj.pk,
         "category_id": category_obj.pk,
         "price": price,

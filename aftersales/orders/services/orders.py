@@ -20,6 +20,7 @@ from aftersales.accounts import roles
 from aftersales.accounts.models import User
 from aftersales.accounts.services import user_create
 from aftersales.common.errors import ValidationFailed
+from aftersales.finance.services import refunded_or_pending
 
 from ..models import ZERO, Order, OrderLine, Parcel, PaymentMode, Product, Storefront
 
@@ -251,6 +252,11 @@ def _store_order(storefront, number, body, products, digest) -> UpsertResult:
             )
         if order.source_digest == digest:
             return UpsertResult(order=order, created=False, changed=False)
+        # R-RET-13 (a database trigger too): refunds already granted cap how low paid_total may go.
+        if body["paid_total"] < refunded_or_pending(order):
+            raise ValidationFailed(
+                fields={"paid_total": [_("Refunds on an order can never exceed what was paid for it.")]}
+            )
         # Stored milestones are kept when the push leaves them out; check the merged timeline.
         merged = {f: body[f] or getattr(order, f) for f in MILESTONES}
         problems = _timeline_errors({**body, **merged})

@@ -30,6 +30,7 @@ from aftersales.cases import services as case_services
 from aftersales.cases import workflow
 from aftersales.cases.models import Case, CaseEvent, CaseKind, Feedback, Notification
 from aftersales.common import demo
+from aftersales.finance.demo import capture_demo_payments, seed_goodwill
 from aftersales.orders import services as order_services
 from aftersales.orders.authentication import hash_token
 from aftersales.orders.models import Brand, Category, Order, PaymentMode, PriceChange, PriceKind, Product, Storefront
@@ -57,7 +58,12 @@ CATEGORIES = [
     (
         "home-appliances",
         "Home appliances · 家用电器",
-        {"price_protection_days": 7, "default_warranty_months": 36, "quality_return_days": 15},
+        {
+            "price_protection_days": 7,
+            "default_warranty_months": 36,
+            "quality_return_days": 15,
+            "quality_report_required": True,  # R-RET-8: appliances need a service-centre report
+        },
     ),
     (
         "jewelry-watches",
@@ -114,6 +120,15 @@ BRANDS = [
     ("Microsoft", None),
 ]
 
+# Variants of one model (an exchange may swap between them, R-RET-5): sku → model code.
+MODELS = {
+    "XM-15-256": "XM15",
+    "XM-15-512": "XM15",
+    "HW-WATCH-GT5-46": "HW-WATCH-GT5",
+    "HW-WATCH-GT5-46-BR": "HW-WATCH-GT5",
+    "HW-WATCH-GT5-41": "HW-WATCH-GT5",
+}
+
 # sku, name, brand, category, price, flags (E electronics, N serial number, S sealed, L luxury)
 PRODUCTS = [
     ("APL-IP16P-256", "iPhone 16 Pro 256GB 沙漠色钛金属", "Apple", "phones", "8999", "ENS"),
@@ -121,6 +136,7 @@ PRODUCTS = [
     ("HW-M70P-512", "HUAWEI Mate 70 Pro 12GB+512GB 雅丹黑", "HUAWEI", "phones", "6999", "ENS"),
     ("HW-P70-256", "HUAWEI Pura 70 12GB+256GB 羽砂白", "HUAWEI", "phones", "5499", "ENS"),
     ("XM-15-256", "Xiaomi 15 12GB+256GB 黑色", "Xiaomi", "phones", "4499", "ENS"),
+    ("XM-15-512", "Xiaomi 15 16GB+512GB 黑色", "Xiaomi", "phones", "4999", "ENS"),
     ("XM-RN14P-256", "Redmi Note 14 Pro 8GB+256GB 镜瓷白", "Xiaomi", "phones", "1399", "ENS"),
     ("OPPO-FX8-512", "OPPO Find X8 16GB+512GB 星野黑", "OPPO", "phones", "4999", "ENS"),
     ("OPPO-RENO13-256", "OPPO Reno13 12GB+256GB 蝶蝶紫", "OPPO", "phones", "2699", "ENS"),
@@ -152,6 +168,8 @@ PRODUCTS = [
     ("APL-WATCH-S10-46", "Apple Watch Series 10 GPS 46mm", "Apple", "accessories", "3199", "ENS"),
     ("HW-FREEBUDS-P4", "HUAWEI FreeBuds Pro 4 冰霜银", "HUAWEI", "accessories", "1499", "ENS"),
     ("HW-WATCH-GT5-46", "HUAWEI WATCH GT 5 46mm 黑色", "HUAWEI", "accessories", "1488", "EN"),
+    ("HW-WATCH-GT5-46-BR", "HUAWEI WATCH GT 5 46mm 棕色复合表带", "HUAWEI", "accessories", "1688", "EN"),
+    ("HW-WATCH-GT5-41", "HUAWEI WATCH GT 5 41mm 白色", "HUAWEI", "accessories", "1288", "EN"),
     ("XM-BAND9", "Xiaomi 手环 9 NFC版", "Xiaomi", "accessories", "269", "E"),
     ("SONY-WH1000XM5", "Sony WH-1000XM5 头戴式降噪耳机", "Sony", "accessories", "2499", "EN"),
     ("ANKER-737-PB", "Anker 737 移动电源 24000mAh 140W", "Anker", "accessories", "799", "E"),
@@ -299,7 +317,9 @@ class Command(BaseCommand):
         self.customers = self._customers()
         self._demo_customer_orders()
         self._other_orders()
+        capture_demo_payments()  # the provider holds the demo shop's online payments
         self._cases()
+        seed_goodwill(order=self.demo_orders["kitchen"], agent=self.staff[roles.AGENT])
         self._tidy_notifications()
 
     def _logins(self) -> dict[str, User]:
@@ -345,6 +365,7 @@ class Command(BaseCommand):
                 has_serial_number="N" in flags,
                 is_sealed="S" in flags,
                 is_luxury="L" in flags,
+                model_code=MODELS.get(sku, ""),
             )
             if result.created:
                 created.add(sku)
@@ -663,7 +684,9 @@ class Command(BaseCommand):
         )
 
         def order_with(*slugs):
-            for order in signed:
+            # Oldest first: the recent orders are left for the feature apps' seeders, whose
+            # requests must fall inside today's after-sales windows.
+            for order in reversed(signed):
                 if any(line.product.category.slug in slugs for line in order.lines.all()):
                     signed.remove(order)
                     return order
