@@ -14,19 +14,21 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import F
 from django.http import Http404, HttpResponseRedirect
 from django.urls import NoReverseMatch, path, reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from aftersales.cases.admin import attachment_thumbnail, staff_transitions
+from aftersales.cases.models import CaseKind
 from aftersales.common.admin_site import ViewOnlyMixin
 from aftersales.common.errors import DomainError, ValidationFailed
 
 from . import selectors, services
 from . import workflow as returns_workflow
 from .models import ReturnLine, ReturnRequest, ReturnSettings
+from .policy import Condition
 
 NOTE_MAX_LENGTH = 5000
 STAFF_PERMISSION = "cases.change_case"
@@ -36,6 +38,10 @@ STEPS = {
     "reject": ("reject",),
     "receive": ("receive",),
     "inspect": ("pass_inspection", "fail_inspection"),
+    "ship": ("ship_replacement",),
+    "send_back": ("send_back",),
+    # Not a transition: recorded while the exchange waits between inspection and shipping.
+    "difference_paid": (),
 }
 
 
@@ -74,10 +80,23 @@ class CaseStatusFilter(admin.SimpleListFilter):
     parameter_name = "status"
 
     def lookups(self, request, model_admin):
-        return [(value, label) for value, label in returns_workflow.STATUSES.items()]
+        return list(returns_workflow.STATUSES.items())
 
     def queryset(self, request, queryset):
         return queryset.filter(case__status=self.value()) if self.value() else queryset
+
+
+class CaseKindFilter(admin.SimpleListFilter):
+    """Only the kinds a return request can be."""
+
+    title = _("kind")
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        return [(kind, CaseKind(kind).label) for kind in selectors.RETURN_KINDS]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(case__kind=self.value()) if self.value() else queryset
 
 
 class OverdueFilter(admin.SimpleListFilter):
@@ -96,9 +115,9 @@ class OverdueFilter(admin.SimpleListFilter):
         return queryset
 
 
-def _error_text(error: DomainError) -> str:
-    details = [str(m) for msgs in error.fields.values() for m in msgs]
-    return " ".join([str(error.message), *details]) if details else str(error.message)
+def _local(moment):
+    """A moment in the shop's time zone, formatted for the active language ("-" when unset)."""
+    return formats.localize(timezone.localtime(moment)) if moment else "-"
 
 
 # --- The queue and the request page -----------------------------------------------------------------
@@ -125,7 +144,7 @@ class ReturnRequestAdmin(ViewOnlyMixin, admin.ModelAdmin):
     list_display_links = ("case_number",)
     list_filter = (
         CaseStatusFilter,
-        "case__kind",
+        CaseKindFilter,
         "reason",
         "auto_approved",
         OverdueFilter,
@@ -149,8 +168,10 @@ class ReturnRequestAdmin(ViewOnlyMixin, admin.ModelAdmin):
                     "order_link",
                     "reason",
                     "description",
-                    "condition",
+                    "declared_condition",
                     "exchange_product",
+                    "report_link",
+                    "report_valid_until",
                 )
             },
         ),
@@ -164,13 +185,19 @@ class ReturnRequestAdmin(ViewOnlyMixin, admin.ModelAdmin):
                     "refund_estimate",
                     "deductions",
                     "refund_due",
+                    "amount_due",
+                    "amount_due_paid_at",
                     "return_shipping_paid_by",
                     "auto_approved",
+                    "ship_by",
                     "carrier",
                     "tracking_number",
                     "shipped_at",
                     "received_at",
                     "inspection_notes",
+                    "outbound_carrier",
+                    "outbound_tracking_number",
+                    "outbound_shipped_at",
                 )
             },
         ),
@@ -184,21 +211,29 @@ class ReturnRequestAdmin(ViewOnlyMixin, admin.ModelAdmin):
         "order_link",
         "reason",
         "description",
-        "condition",
+        "declared_condition",
         "exchange_product",
+        "report_link",
+        "report_valid_until",
         "photos",
         "policy_verdict",
         "customer_history",
         "refund_estimate",
         "deductions",
         "refund_due",
+        "amount_due",
+        "amount_due_paid_at",
         "return_shipping_paid_by",
         "auto_approved",
+        "ship_by",
         "carrier",
         "tracking_number",
         "shipped_at",
         "received_at",
         "inspection_notes",
+        "outbound_carrier",
+        "outbound_tracking_number",
+        "outbound_shipped_at",
         "opened_at",
         "deadline_at",
         "overdue",
@@ -244,11 +279,11 @@ class ReturnRequestAdmin(ViewOnlyMixin, admin.ModelAdmin):
 
     @admin.display(description=_("opened"), ordering="case__opened_at")
     def opened_at(self, obj):
-        return obj.case.opened_at
+        return _local(obj.case.opened_at)
 
     @admin.display(description=_("next deadline"), ordering="case__deadline_at")
     def deadline_at(self, obj):
-        return obj.case.deadline_at
+        return _local(obj.case.deadline_at)
 
     @admin.display(description=_("overdue"), boolean=True)
     def overdue(self, obj):
@@ -257,6 +292,22 @@ class ReturnRequestAdmin(ViewOnlyMixin, admin.ModelAdmin):
     @admin.display(description=_("refund due"))
     def refund_due(self, obj):
         return services.refund_due(obj)
+
+    @admin.display(description=_("declared condition"))
+    def declared_condition(self, obj):
+        """R-RET-6: what the customer declared, one line per question, in words."""
+        if not obj.condition:
+            return "-"
+        labels = dict(Condition.choices)
+        return format_html_join(
+            "",
+            "<div>{}: <strong>{}</strong></div>",
+            ((labels.get(flag, flag), _("yes") if value else _("no")) for flag, value in obj.condition.items()),
+        )
+
+    @admin.display(description=_("service-centre inspection report"))
+    def report_link(self, obj):
+        return attachment_thumbnail(obj.report) if obj.report_id else "-"
 
     @admin.display(description=_("photos"))
     def photos(self, obj):
@@ -289,7 +340,7 @@ class ReturnRequestAdmin(ViewOnlyMixin, admin.ModelAdmin):
         if not rows:
             return "-"
         return format_html(
-            "<ul class='return-verdict'>{}</ul>",
+            "<ul class='return-verdict' style='margin:0;padding-left:1.2em'>{}</ul>",
             format_html_join(
                 "",
                 "<li class='verdict-{}'>{} ×{}: {}</li>",
@@ -337,15 +388,28 @@ class ReturnRequestAdmin(ViewOnlyMixin, admin.ModelAdmin):
     def staff_steps(self, obj, user) -> list[str]:
         """The step forms to show: those whose transition leaves the case's status now and that
         the user may take."""
-        names = {t.name for t in staff_transitions(obj.case, user)}
-        return [step for step, transitions in STEPS.items() if names.intersection(transitions)]
+        names = {t.name for t in staff_transitions(obj.case, user, own_steps=True)}
+        steps = [step for step, transitions in STEPS.items() if names.intersection(transitions)]
+        if services.difference_unpaid(obj) and obj.case.closed_at is None and user.has_perm(STAFF_PERMISSION):
+            steps.append("difference_paid")
+        return steps
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         extra_context = extra_context or {}
         obj = self.get_object(request, unquote(object_id))
         if obj is not None:
-            extra_context["return_steps"] = {step: self._url(step, obj) for step in self.staff_steps(obj, request.user)}
+            steps = {step: self._url(step, obj) for step in self.staff_steps(obj, request.user)}
+            extra_context["return_steps"] = steps
+            extra_context["shipment_steps"] = [
+                (steps[step], title, (step, button))
+                for step, title, button in (
+                    ("ship", _("Ship the replacement"), _("Replacement shipped")),
+                    ("send_back", _("Send the goods back to the customer (R-RET-11)"), _("Goods sent back")),
+                )
+                if step in steps
+            ]
             extra_context["return_case"] = obj.case
+            extra_context["return_request"] = obj
             extra_context["case_change_url"] = reverse(
                 "admin:cases_case_change", args=[obj.case_id], current_app=self.admin_site.name
             )
@@ -366,7 +430,7 @@ class ReturnRequestAdmin(ViewOnlyMixin, admin.ModelAdmin):
         try:
             case = self._take_step(step, case, request, note)
         except DomainError as error:
-            self.message_user(request, _error_text(error), messages.ERROR)
+            self.message_user(request, error.text, messages.ERROR)
         else:
             self.message_user(
                 request,
@@ -383,6 +447,18 @@ class ReturnRequestAdmin(ViewOnlyMixin, admin.ModelAdmin):
             return services.reject(case=case, actor=actor, reason_text=request.POST.get("reason", "")[:NOTE_MAX_LENGTH])
         if step == "receive":
             return services.receive(case=case, actor=actor)
+        if step in ("ship", "send_back"):
+            take = services.ship_replacement if step == "ship" else services.send_back
+            return take(
+                case=case,
+                actor=actor,
+                carrier=request.POST.get("carrier", ""),
+                tracking_number=request.POST.get("tracking_number", ""),
+            )
+        if step == "difference_paid":
+            return services.record_difference_paid(
+                case=case, actor=actor, reference=request.POST.get("reference", "")[:200]
+            )
         passed = request.POST.get("passed")
         if passed not in ("1", "0"):
             raise ValidationFailed(fields={"passed": [_("Say whether the inspection passed.")]})
@@ -412,7 +488,7 @@ class ReturnRequestAdmin(ViewOnlyMixin, admin.ModelAdmin):
             try:
                 services.approve(case=obj.case, actor=request.user)
             except DomainError as error:
-                refused.append(f"{obj.case.number}: {_error_text(error)}")
+                refused.append(f"{obj.case.number}: {error.text}")
             else:
                 approved += 1
         self.message_user(

@@ -3,12 +3,17 @@
 import json
 from decimal import Decimal
 
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -17,7 +22,7 @@ from aftersales.cases.selectors import cases_visible_to
 from aftersales.common.errors import ValidationFailed
 from aftersales.orders.selectors import orders_visible_to, product_by_sku
 
-from . import selectors, services
+from . import labels, selectors, services
 from .policy import Kind, Reason
 
 
@@ -27,6 +32,7 @@ class OptionOutput(serializers.Serializer):
     open_until = serializers.DateTimeField(allow_null=True)
     return_shipping_paid_by = serializers.CharField()
     photos_required = serializers.BooleanField()
+    report_required = serializers.BooleanField()
 
 
 class RefusalOutput(serializers.Serializer):
@@ -69,17 +75,28 @@ def next_step(case) -> str:
     """What the customer (or the shop) does next, in a sentence."""
     deadline = timezone.localtime(case.deadline_at).strftime("%Y-%m-%d %H:%M") if case.deadline_at else ""
     request = case.return_request
+    ship_by = timezone.localtime(request.ship_by).strftime("%Y-%m-%d %H:%M") if request.ship_by else deadline
     steps = {
         "submitted": _("We are reviewing your request."),
         "awaiting_parcel": (
             _("Parcel shipped; we will tell you when it arrives.")
             if request.shipped_at
-            else _("Send the parcel by %(deadline)s and enter the carrier and tracking number.")
-            % {"deadline": deadline}
+            else _("Send the parcel by %(deadline)s and enter the carrier and tracking number.") % {"deadline": ship_by}
         ),
+        "reissue_approved": _("We are sending the items again."),
         "received": _("Your parcel arrived; we are inspecting it."),
-        "inspection_passed": _("Inspection passed; your refund or replacement is on its way."),
+        "inspection_passed": (
+            _("Inspection passed; please pay the price difference of %(amount)s so we can ship the replacement.")
+            % {"amount": request.amount_due}
+            if services.difference_unpaid(request)
+            else _("Inspection passed; your replacement is being prepared.")
+        ),
         "inspection_failed": _("Inspection failed; the goods are sent back to you and nothing is refunded."),
+        "refund_pending": _("Your refund is being paid."),
+        "replacement_shipped": _("Your replacement is on its way; confirm when it arrives.")
+        if not deadline
+        else _("Your replacement is on its way; confirm when it arrives (by %(deadline)s it counts as received).")
+        % {"deadline": deadline},
     }
     return str(steps.get(case.status, _("Nothing more to do.")))
 
@@ -94,6 +111,11 @@ class ReturnCaseOutput(serializers.Serializer):
     refund_estimate = serializers.DecimalField(max_digits=12, decimal_places=2, source="return_request.refund_estimate")
     deductions = serializers.DecimalField(max_digits=12, decimal_places=2, source="return_request.deductions")
     refund_due = serializers.DecimalField(max_digits=12, decimal_places=2)  # set by _render
+    exchange_sku = serializers.CharField(source="return_request.exchange_product.sku", allow_null=True, default=None)
+    amount_due = serializers.DecimalField(max_digits=12, decimal_places=2, source="return_request.amount_due")
+    amount_due_paid_at = serializers.DateTimeField(source="return_request.amount_due_paid_at", allow_null=True)
+    report_valid_until = serializers.DateField(source="return_request.report_valid_until", allow_null=True)
+    ship_by = serializers.DateTimeField(source="return_request.ship_by", allow_null=True)
     return_shipping_paid_by = serializers.CharField(source="return_request.return_shipping_paid_by")
     auto_approved = serializers.BooleanField(source="return_request.auto_approved")
     carrier = serializers.CharField(source="return_request.carrier")
@@ -101,6 +123,9 @@ class ReturnCaseOutput(serializers.Serializer):
     shipped_at = serializers.DateTimeField(source="return_request.shipped_at", allow_null=True)
     received_at = serializers.DateTimeField(source="return_request.received_at", allow_null=True)
     inspection_notes = serializers.CharField(source="return_request.inspection_notes")
+    outbound_carrier = serializers.CharField(source="return_request.outbound_carrier")
+    outbound_tracking_number = serializers.CharField(source="return_request.outbound_tracking_number")
+    outbound_shipped_at = serializers.DateTimeField(source="return_request.outbound_shipped_at", allow_null=True)
     deadline_at = serializers.DateTimeField(allow_null=True)
     next_step = serializers.SerializerMethodField()
 
@@ -115,7 +140,7 @@ def _return_case(request, number) -> Case:
 
 
 def _render(case, status_code=status.HTTP_200_OK) -> Response:
-    case = Case.objects.select_related("return_request", "order").get(pk=case.pk)
+    case = Case.objects.select_related("return_request__exchange_product", "order").get(pk=case.pk)
     case.refund_due = services.refund_due(case.return_request)
     return Response(ReturnCaseOutput(case).data, status=status_code)
 
@@ -138,7 +163,9 @@ class ReturnSubmit(APIView):
     "description", "exchange_sku" (exchange only), "attachments": []}. Photos cannot be attached to a
     case that does not exist yet, so `attachments` must be empty; to send photos (R-RET-8: required
     for quality problems, transit damage, missing parts, wrong items) post multipart/form-data with
-    the same JSON object as a string in the `data` field and the images as `photos` files."""
+    the same JSON object as a string in the `data` field and the images as `photos` files. An
+    appliance's quality claim (the option says `report_required`) also needs the service centre's
+    inspection report: a photo in the `report` file and `report_valid_until` (a date) in the JSON."""
 
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
@@ -151,6 +178,7 @@ class ReturnSubmit(APIView):
         description = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
         exchange_sku = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
         attachments = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+        report_valid_until = serializers.DateField(required=False, allow_null=True, default=None)
 
         def validate_lines(self, value):
             if not value:
@@ -167,13 +195,14 @@ class ReturnSubmit(APIView):
     class ReturnSubmitMultipartInput(serializers.Serializer):
         data = serializers.CharField(help_text="The JSON request body, as a string.")
         photos = serializers.ListField(child=serializers.ImageField(), required=False)
+        report = serializers.ImageField(required=False, help_text="The service centre's inspection report (R-RET-8).")
 
     @extend_schema(
         request={"application/json": ReturnSubmitInput, "multipart/form-data": ReturnSubmitMultipartInput},
         responses={201: ReturnCaseOutput},
     )
     def post(self, request):
-        body, photos = request.data, []
+        body, photos, report = request.data, [], None
         if request.content_type.startswith("multipart/"):
             try:
                 body = json.loads(request.data.get("data") or "")
@@ -182,6 +211,7 @@ class ReturnSubmit(APIView):
             if not isinstance(body, dict):
                 raise ValidationFailed(fields={"data": [_("Not a JSON object.")]})
             photos = request.FILES.getlist("photos")
+            report = request.FILES.get("report")
         data = _valid(self.ReturnSubmitInput, body)
         order = get_object_or_404(orders_visible_to(request.user).filter(customer=request.user), number=data["order"])
         exchange_product = None
@@ -199,6 +229,8 @@ class ReturnSubmit(APIView):
             description=data["description"],
             exchange_product=exchange_product,
             photos=photos,
+            report=report,
+            report_valid_until=data["report_valid_until"],
         )
         return _render(case, status.HTTP_201_CREATED)
 
@@ -280,3 +312,82 @@ class ReturnInspect(APIView):
         case = _return_case(request, number)
         data = _valid(self.ReturnInspectInput, request.data)
         return _render(services.inspect(case=case, actor=request.user, **data))
+
+
+class JsonErrorsNegotiation(BaseContentNegotiation):
+    """For views whose success is a plain HttpResponse (a file): whatever the client accepts
+    (application/pdf, */*, JSON), negotiation never answers 406, and errors render as JSON."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0]
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class ShipmentInput(serializers.Serializer):
+    carrier = serializers.CharField(max_length=64)
+    tracking_number = serializers.CharField(max_length=64)
+
+
+class ReturnSendBack(APIView):
+    """Staff: after a failed inspection, the goods go back to the customer (R-RET-11)."""
+
+    @extend_schema(request=ShipmentInput, responses=ReturnCaseOutput)
+    def post(self, request, number):
+        case = _return_case(request, number)
+        data = _valid(ShipmentInput, request.data)
+        return _render(services.send_back(case=case, actor=request.user, **data))
+
+
+class ReturnShip(APIView):
+    """Staff: ship the replacement (exchange, after a passed inspection and any price difference
+    paid) or the missing items (reissue, once approved)."""
+
+    @extend_schema(request=ShipmentInput, responses=ReturnCaseOutput)
+    def post(self, request, number):
+        case = _return_case(request, number)
+        data = _valid(ShipmentInput, request.data)
+        return _render(services.ship_replacement(case=case, actor=request.user, **data))
+
+
+class ReturnDifferencePaid(APIView):
+    """Staff or the storefront's back office: the customer paid an exchange's price difference
+    (R-RET-5); `reference` is the payment's id, kept on the timeline."""
+
+    class DifferencePaidInput(serializers.Serializer):
+        reference = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+    @extend_schema(request=DifferencePaidInput, responses=ReturnCaseOutput)
+    def post(self, request, number):
+        case = _return_case(request, number)
+        data = _valid(self.DifferencePaidInput, request.data)
+        return _render(services.record_difference_paid(case=case, actor=request.user, reference=data["reference"]))
+
+
+class ReturnConfirmReceipt(APIView):
+    """The customer received the replacement: the case completes."""
+
+    @extend_schema(request=None, responses=ReturnCaseOutput)
+    def post(self, request, number):
+        return _render(services.confirm_receipt(case=_return_case(request, number), actor=request.user))
+
+
+class ReturnLabel(APIView):
+    """The return label as an A6 PDF (R-RET-9): for returns and exchanges once approved; any other
+    case, or another customer's, is a 404."""
+
+    content_negotiation_class = JsonErrorsNegotiation
+    renderer_classes = [JSONRenderer]  # for errors only: the label itself is a plain HttpResponse
+
+    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
+    def get(self, request, number):
+        case = _return_case(request, number)
+        if not labels.label_available(case):
+            raise Http404
+        pdf = labels.render_label_pdf(
+            case=case, return_request=case.return_request, lines=selectors.label_lines(case.return_request)
+        )
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = content_disposition_header(as_attachment=False, filename=f"{case.number}.pdf")
+        return response

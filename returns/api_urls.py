@@ -12,4 +12,13 @@ urlpatterns = [
     path("returns/<str:number>/reject/", api.ReturnReject.as_view(), name="api-return-reject"),
     path("returns/<str:number>/receive/", api.ReturnReceive.as_view(), name="api-return-receive"),
     path("returns/<str:number>/inspect/", api.ReturnInspect.as_view(), name="api-return-inspect"),
+    path("returns/<str:number>/send-back/", api.ReturnSendBack.as_view(), name="api-return-send-back"),
+    path("returns/<str:number>/ship/", api.ReturnShip.as_view(), name="api-return-ship"),
+    path(
+        "returns/<str:number>/difference-paid/", api.ReturnDifferencePaid.as_view(), name="api-return-difference-paid"
+    ),
+    path(
+        "returns/<str:number>/confirm-receipt/", api.ReturnConfirmReceipt.as_view(), name="api-return-confirm-receipt"
+    ),
+    path("returns/<str:number>/label/", api.ReturnLabel.as_view(), name="api-return-label"),
 ]

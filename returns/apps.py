@@ -11,7 +11,12 @@ class ReturnsConfig(workflow.FeatureAppConfig):
     def ready(self):
         super().ready()
         from aftersales.common import demo
+        from aftersales.finance.models import Refund
+        from aftersales.finance.services import on_refund_paid
 
+        from . import services
         from .demo import seed
 
         demo.register(seed)
+        for source in (Refund.Source.RETURN, Refund.Source.REFUND_ONLY):
+            on_refund_paid(source, services.refund_paid)

@@ -2,13 +2,19 @@
 their detail rows (lines, estimates, labels, refunds)."""
 
 import io
+from datetime import timedelta
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from PIL import Image
 
+from aftersales.cases.models import Case
 from aftersales.common.errors import DomainError
+from aftersales.finance.models import Refund
+from aftersales.finance.services import approve_refund, mark_refund_paid
+from aftersales.orders.models import Product
 
-from . import services
+from . import selectors, services
 
 # An untouched item: every declaration a product may be asked about (R-RET-6), answered well.
 RESALEABLE = {
@@ -29,13 +35,19 @@ def _photo(name: str) -> SimpleUploadedFile:
 
 
 def seed(ctx) -> None:
+    if Case.objects.filter(kind__in=selectors.RETURN_KINDS).exists():
+        return  # seeded already (seed_demo --force): the demo returns are there
     agent, tech = ctx.staff["agent"], ctx.staff["technician"]
     mine = ctx.demo_orders
 
-    def request(order, sku, kind, reason, description, steps=(), photo=False, quantity=1):
+    def request(
+        order, sku, kind, reason, description, steps=(), photo=False, quantity=1, exchange_for=None, report=False
+    ):
         line = next((line for line in order.lines.all() if line.product.sku == sku), None) if order else None
         if line is None:
             return ctx.warn(f"seed_demo: no line {sku} for a {kind} demo case")
+        if kind == "exchange":
+            exchange_for = Product.objects.filter(sku=exchange_for).first() if exchange_for else line.product
         try:
             case = services.submit_request(
                 customer=order.customer,
@@ -45,8 +57,10 @@ def seed(ctx) -> None:
                 lines=[{"line": line, "quantity": quantity}],
                 condition=RESALEABLE,
                 description=description,
-                exchange_product=line.product if kind == "exchange" else None,
+                exchange_product=exchange_for,
                 photos=[_photo("photo.jpg")] if photo else [],
+                report=_photo("report.jpg") if report else None,
+                report_valid_until=timezone.localdate(ctx.now) + timedelta(days=14) if report else None,
             )
             for step in steps:
                 case.refresh_from_db()
@@ -56,8 +70,23 @@ def seed(ctx) -> None:
         ctx.backdate(case, order)
         return case
 
-    # The demo customer: a return waiting for the parcel (label, tracking), one refunded after
-    # inspection, an exchange and a refund-only request waiting for an agent.
+    def ship(case, tracking):
+        return services.ship_replacement(
+            case=case, actor=agent, carrier="顺丰速运 SF Express", tracking_number=tracking
+        )
+
+    def pay_refund(case):
+        for refund in Refund.objects.filter(case=case):
+            refund = approve_refund(refund=refund, actor=ctx.staff["finance"])
+            if refund.state == "pending_approval":  # above the threshold: a second approver
+                refund = approve_refund(refund=refund, actor=ctx.staff["admin"])
+            mark_refund_paid(refund=refund, gateway_reference=f"DEMO-{refund.pk:06d}")
+        case.refresh_from_db()
+        return case
+
+    # The demo customer: a return waiting for the parcel (label, tracking), one inspected with its
+    # refund waiting for finance (with the appliance's service-centre report), an exchange waiting
+    # for an agent and a refund-only request.
     request(
         mine["phone"],
         "APL-AIRPODSPRO2",
@@ -73,6 +102,7 @@ def seed(ctx) -> None:
         "quality",
         "电饭煲内胆涂层脱落 · Rice cooker: inner pot coating peeling",
         photo=True,
+        report=True,
         steps=[
             lambda case: services.approve(case=case, actor=agent),
             lambda case: services.enter_tracking(
@@ -88,9 +118,9 @@ def seed(ctx) -> None:
         mine["watch"],
         "HW-WATCH-GT5-46",
         "exchange",
-        "quality",
-        "表盘有坏点 · Dead pixels on the watch face",
-        photo=True,
+        "no_reason",
+        "想换成棕色复合表带款 · I would like the brown band instead",
+        exchange_for="HW-WATCH-GT5-46-BR",  # a dearer variant: 200.00 to pay before it ships (R-RET-5)
     )
     request(
         mine["paid"],
@@ -100,14 +130,60 @@ def seed(ctx) -> None:
         "不想等了，未发货请退款 · Not shipped yet, please refund",
     )
 
-    # Other customers: the agents' queue — a reissue for a missing accessory, then no-reason returns.
-    reissued = False
+    # Other customers: every later step once — a reissue shipped, a return refunded and closed, a
+    # failed inspection sent back, an exchange for a dearer variant waiting for its difference —
+    # then the agents' queue of no-reason returns.
+    later = [
+        (
+            "reissue",
+            "missing_parts",
+            "少发了配件 · An accessory was missing",
+            [lambda case: services.approve(case=case, actor=agent), lambda case: ship(case, "SF1408829310901")],
+        ),
+        (
+            "return",
+            "no_reason",
+            "尺寸不合适 · Wrong size",
+            [
+                lambda case: services.approve(case=case, actor=agent) if case.status == "submitted" else case,
+                lambda case: services.enter_tracking(
+                    case=case, customer=case.customer, carrier="京东物流 JD Logistics", tracking_number="JDV0041882761"
+                ),
+                lambda case: services.receive(case=case, actor=tech),
+                lambda case: services.inspect(case=case, actor=tech, passed=True, notes="完好 · As new"),
+                pay_refund,
+            ],
+        ),
+        (
+            "return",
+            "no_reason",
+            "不喜欢 · Did not like it",
+            [
+                lambda case: services.approve(case=case, actor=agent) if case.status == "submitted" else case,
+                lambda case: services.receive(case=case, actor=tech),
+                lambda case: services.inspect(
+                    case=case, actor=tech, passed=False, notes="已激活且有使用痕迹 · Activated and used (R-RET-6)"
+                ),
+                lambda case: services.send_back(
+                    case=case, actor=agent, carrier="中通 ZTO", tracking_number="ZTO7731002458"
+                ),
+            ],
+        ),
+    ]
+
+    def open_line(order, kind, reason):
+        """The order's first line where the policy allows this request today."""
+        for line, verdict in selectors.order_verdicts(order):
+            if verdict.option(kind, reason) is not None:
+                return line
+        return None
+
+    queue = ("return", "no_reason", "七天无理由退货 · 7-day no-reason return", [])
     for order in ctx.other_orders:
-        line = order.lines.filter(gift_of__isnull=True).select_related("product").first()
-        if line is None:
-            continue
-        if not reissued:
-            missing = "少发了配件 · An accessory was missing"
-            reissued = bool(request(order, line.product.sku, "reissue", "missing_parts", missing, photo=True))
-        else:
-            request(order, line.product.sku, "return", "no_reason", "七天无理由退货 · 7-day no-reason return")
+        kind, reason, text, steps = later[0] if later else queue
+        line = open_line(order, kind, reason)
+        case = (
+            request(order, line.product.sku, kind, reason, text, steps, photo=reason != "no_reason") if line else None
+        )
+        if case is not None and later:
+            later.pop(0)

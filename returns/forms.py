@@ -30,8 +30,13 @@ class ApplyForm(forms.Form):
         label=_("Describe the problem"), required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 4})
     )
     exchange_sku = forms.CharField(
-        label=_("SKU of the product you want instead"), required=False, max_length=64, strip=True
+        label=_("SKU of the product you want instead"),
+        required=False,
+        max_length=64,
+        strip=True,
+        widget=forms.TextInput(attrs={"list": "exchange-variants", "autocomplete": "off"}),
     )
+    report_valid_until = forms.DateField(label=_("Valid until"), required=False)
 
     def __init__(self, *args, pairs, **kwargs):
         super().__init__(*args, **kwargs)

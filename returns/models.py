@@ -30,6 +30,14 @@ class ReturnSettings(models.Model):
         default=2,
         help_text=_("Return shipping the shop pays for no-reason returns (R-RET-12)."),
     )
+    receipt_confirm_days = models.PositiveSmallIntegerField(
+        _("days before a shipped replacement counts as received"),
+        default=10,
+        help_text=_(
+            "An exchange or reissue completes this many days after the replacement ships, unless the customer "
+            "confirms receipt earlier."
+        ),
+    )
 
     class Meta:
         verbose_name = _("return settings")
@@ -63,12 +71,32 @@ class ReturnRequest(models.Model):
     return_shipping_paid_by = models.CharField(_("return shipping paid by"), max_length=10, choices=Payer.choices)
     refund_estimate = models.DecimalField(_("refund estimate"), max_digits=12, decimal_places=2)
     auto_approved = models.BooleanField(_("approved automatically"), default=False)
+    report = models.ForeignKey(
+        "cases.Attachment",
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("service-centre inspection report"),
+    )
+    report_valid_until = models.DateField(_("inspection report valid until"), null=True, blank=True)
+    # R-RET-5: the price difference of an exchange for another variant. The customer owes
+    # `amount_due` (paid before the replacement ships); a difference in the customer's favour is
+    # the request's refund estimate instead.
+    amount_due = models.DecimalField(_("amount due from the customer"), max_digits=12, decimal_places=2, default=0)
+    amount_due_paid_at = models.DateTimeField(_("amount due paid"), null=True, blank=True)
+    ship_by = models.DateTimeField(_("ship by"), null=True, blank=True)
     carrier = models.CharField(_("carrier"), max_length=64, blank=True)
     tracking_number = models.CharField(_("tracking number"), max_length=64, blank=True)
     shipped_at = models.DateTimeField(_("shipped by the customer"), null=True, blank=True)
     received_at = models.DateTimeField(_("received"), null=True, blank=True)
     inspection_notes = models.TextField(_("inspection notes"), blank=True)
     deductions = models.DecimalField(_("deductions"), max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    # The shop's parcel to the customer: the replacement (exchange, reissue) or the goods sent back
+    # after a failed inspection (R-RET-11).
+    outbound_carrier = models.CharField(_("carrier to the customer"), max_length=64, blank=True)
+    outbound_tracking_number = models.CharField(_("tracking number to the customer"), max_length=64, blank=True)
+    outbound_shipped_at = models.DateTimeField(_("shipped to the customer"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("return request")
@@ -77,10 +105,15 @@ class ReturnRequest(models.Model):
             models.CheckConstraint(
                 condition=Q(refund_estimate__gte=0) & Q(deductions__gte=0), name="returns_request_amounts_non_negative"
             ),
+            # A difference is owed one way or the other, never both.
+            models.CheckConstraint(
+                condition=Q(amount_due=0) | (Q(amount_due__gt=0) & Q(refund_estimate=0)),
+                name="returns_request_amount_due_one_way",
+            ),
         ]
 
     def __str__(self):
-        return f"{self.case_id}: {self.get_reason_display()}"
+        return f"{self.case.number}: {self.get_reason_display()}"
 
 
 class ReturnLine(models.Model):

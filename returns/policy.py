@@ -57,6 +57,7 @@ class ShopPolicy:
     ship_deadline_days: int = 7
     inspection_business_days: int = 5
     free_returns_per_year: int = 2
+    receipt_confirm_days: int = 10
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class CategoryRules:
     exchange_allowed: bool = True
     exchange_days: int = 15
     never_returnable_kind: str = ""
+    quality_report_required: bool = False
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,8 @@ class LineFacts:
     left_warehouse_at: datetime | None = None
     signed_for_at: datetime | None = None
     cancelled_at: datetime | None = None
+    # Reasons of the requests still open on this line: one open request per line and reason.
+    open_reasons: frozenset[str] = frozenset()
 
     @property
     def returnable_quantity(self) -> int:
@@ -109,6 +113,7 @@ class Option:
     open_until: datetime | None  # None: open until the situation changes (e.g. not yet delivered)
     return_shipping_paid_by: str
     photos_required: bool
+    report_required: bool = False  # R-RET-8: an appliance's service-centre inspection report
 
     def get_kind_display(self) -> str:
         return str(Kind(self.kind).label)
@@ -145,6 +150,16 @@ class LineVerdict:
 
     def refusal(self, kind: str, reason: str) -> Refusal | None:
         return next((r for r in self.refused if r.kind == kind and r.reason == reason), None)
+
+    @property
+    def one_reason(self) -> Refusal | None:
+        """When nothing is open and every refusal says the same thing (a cancelled order, a gift,
+        every unit requested), that one refusal: the page says it once."""
+        if self.options or not self.refused:
+            return None
+        first = self.refused[0]
+        same = all((r.rule, r.message) == (first.rule, first.message) for r in self.refused)
+        return first if same else None
 
 
 # Every (kind, reason) pair a customer may ask for; the engine answers each one.
@@ -196,9 +211,16 @@ def line_verdict(
                     open_until=answer,
                     return_shipping_paid_by=return_shipping_paid_by(reason, customer, shop),
                     photos_required=reason in PHOTOS_REQUIRED,
+                    report_required=report_required(line, kind, reason),
                 )
             )
     return verdict
+
+
+def report_required(line: LineFacts, kind: str, reason: str) -> bool:
+    """R-RET-8: a quality-problem return or exchange of an appliance needs a manufacturer service
+    centre's inspection report (its validity also bounds the ship deadline, R-RET-10)."""
+    return line.category.quality_report_required and reason == Reason.QUALITY and kind in (Kind.RETURN, Kind.EXCHANGE)
 
 
 def _refuse(kind, reason, rule, message) -> Refusal:
@@ -214,6 +236,8 @@ def _decide(line: LineFacts, kind: str, reason: str, now: datetime) -> datetime 
         return _refuse(kind, reason, "R-RET-13", _("A gift goes back together with the item it came with."))
     if line.returnable_quantity <= 0:
         return _refuse(kind, reason, "R-RET-13", _("Every unit of this item is already in an after-sales request."))
+    if reason in line.open_reasons:
+        return _refuse(kind, reason, "R-RET-13", _("You already have an open request for this item with this reason."))
 
     # Not delivered yet: only the not-received remedies.
     if line.signed_for_at is None:
@@ -298,12 +322,12 @@ def _decide(line: LineFacts, kind: str, reason: str, now: datetime) -> datetime 
 
     # Wrong item (R-RET-4) and not as described: the shop's mistake, open through the exchange window.
     if day > rules.exchange_days:
-        return _refuse(
-            kind,
-            reason,
-            "R-RET-4",
-            _("This must be reported within %(days)d days of sign-for.") % {"days": rules.exchange_days},
+        message = (
+            _("This must be reported within %(days)d days of sign-for.") % {"days": rules.exchange_days}
+            if rules.exchange_days
+            else _("This must be reported on the day of sign-for.")
         )
+        return _refuse(kind, reason, "R-RET-4", message)
     return window_end(line.signed_for_at, rules.exchange_days)
 
 
@@ -410,6 +434,13 @@ def missing_gift_value(
     that do not come back."""
     owed = -(-gift_quantity * main_returning // main_quantity)  # ceiling division
     return gift_unit_value * max(owed - gifts_returning, 0)
+
+
+def exchange_difference(*, paid_for_units: Decimal, replacement_unit_price: Decimal, units: int) -> Decimal:
+    """R-RET-5: what an exchange for another variant costs: positive, the customer pays it; negative,
+    the shop refunds it. (Swapping a unit for the same product costs nothing, whatever its price is
+    today: the caller does not ask then, so a same-model three-guarantees exchange is free.)"""
+    return (replacement_unit_price * units - paid_for_units).quantize(CENT)
 
 
 def auto_approvable(*, estimate: Decimal, shop: ShopPolicy) -> bool:

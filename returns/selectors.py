@@ -2,18 +2,18 @@
 
 from datetime import datetime
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from aftersales.cases.models import CaseKind
-from aftersales.orders.models import Order, OrderLine
+from aftersales.orders.models import Order, OrderLine, Product
 
 from .models import ReturnLine, ReturnRequest, ReturnSettings
 from .policy import CategoryRules, CustomerFacts, LineFacts, LineVerdict, Payer, Reason, ShopPolicy, line_verdict
 
 RETURN_KINDS = (CaseKind.RETURN, CaseKind.EXCHANGE, CaseKind.REISSUE, CaseKind.REFUND_ONLY)
 # Requests that ended without the goods changing hands give their units back (R-RET-13).
-RELEASED_STATUSES = ("rejected", "cancelled", "expired", "inspection_failed")
+RELEASED_STATUSES = ("rejected", "cancelled", "expired", "inspection_failed", "sent_back")
 
 
 def shop_policy() -> ShopPolicy:
@@ -23,11 +23,17 @@ def shop_policy() -> ShopPolicy:
         ship_deadline_days=settings.ship_deadline_days,
         inspection_business_days=settings.inspection_business_days,
         free_returns_per_year=settings.free_returns_per_year,
+        receipt_confirm_days=settings.receipt_confirm_days,
     )
 
 
 def live_return_lines():
     return ReturnLine.objects.exclude(request__case__status__in=RELEASED_STATUSES)
+
+
+def label_lines(request: ReturnRequest):
+    """The request's lines as the return label lists them: in order-line order, with their products."""
+    return request.lines.select_related("order_line__product").order_by("order_line__line_no")
 
 
 def requested_quantities(order: Order) -> dict[int, int]:
@@ -42,7 +48,29 @@ def requested_quantities(order: Order) -> dict[int, int]:
     return dict(rows)
 
 
-def line_facts(line: OrderLine, *, requested: int) -> LineFacts:
+def open_reasons(order: Order) -> dict[int, frozenset[str]]:
+    """{order line id: reasons of its requests still open} — one open request per line and reason."""
+    reasons: dict[int, set[str]] = {}
+    rows = ReturnLine.objects.filter(order_line__order=order, request__case__closed_at__isnull=True).values_list(
+        "order_line_id", "request__reason"
+    )
+    for line_id, reason in rows:
+        reasons.setdefault(line_id, set()).add(reason)
+    return {line_id: frozenset(r) for line_id, r in reasons.items()}
+
+
+def exchange_variants(lines) -> list:
+    """R-RET-5: what these lines may be exchanged for: the same products and the active variants of
+    the same models, cheapest first."""
+    products = {line.product for line in lines}
+    if not products:
+        return []
+    models_ = {p.model_code for p in products if p.model_code}
+    query = Q(pk__in=[p.pk for p in products]) | Q(model_code__in=models_)
+    return list(Product.objects.filter(query, active=True).order_by("price", "sku"))
+
+
+def line_facts(line: OrderLine, *, requested: int, reasons: frozenset[str] = frozenset()) -> LineFacts:
     order, product, category = line.order, line.product, line.product.category
     main = line.gift_of or line
     return LineFacts(
@@ -56,6 +84,7 @@ def line_facts(line: OrderLine, *, requested: int) -> LineFacts:
             exchange_allowed=category.exchange_allowed,
             exchange_days=category.exchange_days,
             never_returnable_kind=category.never_returnable_kind,
+            quality_report_required=category.quality_report_required,
         ),
         warranty_months=main.product.effective_warranty_months,
         is_sealed=product.is_sealed,
@@ -65,6 +94,7 @@ def line_facts(line: OrderLine, *, requested: int) -> LineFacts:
         left_warehouse_at=order.left_warehouse_at,
         signed_for_at=order.signed_for_at,  # R-ORD-1: a gift's sign-for time is its main line's
         cancelled_at=order.cancelled_at,
+        open_reasons=reasons,
     )
 
 
@@ -84,12 +114,17 @@ def order_verdicts(order: Order, *, now: datetime | None = None) -> list[tuple[O
     """Every line of the order with what is open and what is refused, for the portal and the API."""
     now = now or timezone.now()
     lines = order.lines.select_related("order", "product__category", "product__brand", "gift_of__product__category")
-    requested = requested_quantities(order)
+    requested, reasons = requested_quantities(order), open_reasons(order)
     shop, customer = shop_policy(), customer_facts(order.customer, now=now)
     return [
         (
             line,
-            line_verdict(line_facts(line, requested=requested.get(line.pk, 0)), now=now, shop=shop, customer=customer),
+            line_verdict(
+                line_facts(line, requested=requested.get(line.pk, 0), reasons=reasons.get(line.pk, frozenset())),
+                now=now,
+                shop=shop,
+                customer=customer,
+            ),
         )
         for line in lines.order_by("line_no")
     ]

@@ -7,25 +7,22 @@ import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import content_disposition_header
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from aftersales.cases.models import CaseKind
 from aftersales.cases.selectors import cases_visible_to
 from aftersales.common.errors import DomainError
 from aftersales.orders.selectors import orders_visible_to
 
-from . import policy, selectors, services
+from . import labels, policy, selectors, services
 from .forms import ApplyForm, TrackingForm, open_pairs, option_value, read_condition, read_quantities
 from .models import ReturnRequest
 from .policy import Kind, Reason
 
-# The label is for goods travelling back: approved (awaiting the parcel) or any later step.
-LABEL_KINDS = (CaseKind.RETURN, CaseKind.EXCHANGE)
-LABEL_STATUSES = ("awaiting_parcel", "received", "inspection_passed", "inspection_failed", "completed")
 LINE_FIELD = re.compile(r"^lines\.(\d+)\.")
 
 
@@ -85,6 +82,7 @@ def apply(request, number):
             condition = (
                 read_condition(request.POST, questions) if (kind, reason) == (Kind.RETURN, Reason.NO_REASON) else None
             )
+            with_report = report_options_chosen(rows, kind, reason)
             try:
                 case = services.submit_request(
                     customer=request.user,
@@ -96,6 +94,8 @@ def apply(request, number):
                     description=form.cleaned_data["description"],
                     exchange_product=form.cleaned_data["exchange_sku"],
                     photos=request.FILES.getlist("photos"),
+                    report=request.FILES.get("report") if with_report else None,
+                    report_valid_until=form.cleaned_data["report_valid_until"] if with_report else None,
                 )
             except DomainError as error:
                 error_message = str(error.message)
@@ -133,8 +133,27 @@ def apply(request, number):
         "error_message": error_message,
         "field_errors": field_errors,
         "max_photos": settings.ATTACHMENT_MAX_PER_CASE,
+        "variants": selectors.exchange_variants([row["line"] for row in rows if _exchange_open(row["verdict"])]),
+        "report_options": " ".join(
+            sorted(
+                {option_value(o.kind, o.reason) for row in rows for o in row["verdict"].options if o.report_required}
+            )
+        ),
+        "report_valid_until": request.POST.get("report_valid_until", ""),
     }
     return render(request, "returns/apply.html", context, status=status)
+
+
+def _exchange_open(verdict) -> bool:
+    return any(o.kind == Kind.EXCHANGE for o in verdict.options)
+
+
+def report_options_chosen(rows, kind: str, reason: str) -> bool:
+    """R-RET-8: the chosen option asks for an inspection report on some line (the form sends the
+    report fields whatever the choice; they count only then)."""
+    return any(
+        o.report_required for row in rows for o in row["verdict"].options if (o.kind, o.reason) == (kind, reason)
+    )
 
 
 def _return_case(request, number):
@@ -145,16 +164,21 @@ def _return_case(request, number):
     return case, request_row
 
 
+def _labelled_case(request, number):
+    case, request_row = _return_case(request, number)
+    if not labels.label_available(case):
+        raise Http404
+    return case, request_row
+
+
 @login_required
 @require_GET
 def label(request, number):
     """A printable return label: the RMA number as a QR code and in large text, the return address,
     the items and the customer. Only for goods travelling back, once approved."""
-    case, request_row = _return_case(request, number)
-    if case.kind not in LABEL_KINDS or case.status not in LABEL_STATUSES:
-        raise Http404
+    case, request_row = _labelled_case(request, number)
     qr = segno.make(case.number, micro=False, error="m")
-    lines = request_row.lines.select_related("order_line__product").order_by("order_line__line_no")
+    lines = selectors.label_lines(request_row)
     return render(
         request,
         "returns/label.html",
@@ -167,6 +191,17 @@ def label(request, number):
             "return_address": settings.SHOP_RETURN_ADDRESS,
         },
     )
+
+
+@login_required
+@require_GET
+def label_pdf(request, number):
+    """The same return label as an A6 PDF, shown inline (the browser offers to print or save it)."""
+    case, request_row = _labelled_case(request, number)
+    pdf = labels.render_label_pdf(case=case, return_request=request_row, lines=selectors.label_lines(request_row))
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = content_disposition_header(as_attachment=False, filename=f"{case.number}.pdf")
+    return response
 
 
 @login_required

@@ -1,9 +1,14 @@
-"""Transition tables for the returns app's case kinds (R-RET-9, R-RET-10).
+"""Transition tables for the returns app's case kinds (R-RET-9, R-RET-10, R-RET-11, R-RET-14).
 
-Return, exchange, reissue and refund-only share one flow shape for now; the returns issue refines
-each kind's steps (refund queued, replacement shipped) on top of this table."""
+- Return: reviewed → the customer's parcel → received → inspected → refund pending → completed
+  (a failed inspection sends the goods back instead).
+- Exchange: the same way in, then the replacement ships → completed when the customer confirms
+  receipt (or automatically after the configured days).
+- Reissue: reviewed → the missing items ship → completed the same way.
+- Refund only: reviewed → refund pending → completed.
 
-from django.utils.translation import gettext
+Deadline handlers live in `returns.deadlines`; they go through `returns.services`."""
+
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.cases.models import CaseKind
@@ -12,111 +17,156 @@ from aftersales.cases.workflow import DeadlineAction, Transition, Workflow
 STATUSES = {
     "submitted": _("Submitted"),
     "awaiting_parcel": _("Approved: awaiting your parcel"),
+    "reissue_approved": _("Approved: the items will be sent again"),
     "rejected": _("Rejected"),
     "cancelled": _("Cancelled"),
     "expired": _("Expired (not shipped in time)"),
     "received": _("Parcel received"),
     "inspection_passed": _("Inspection passed"),
     "inspection_failed": _("Inspection failed"),
+    "refund_pending": _("Refund pending: finance is paying your refund"),
+    "replacement_shipped": _("Replacement shipped"),
+    "sent_back": _("Goods sent back to you"),
     "completed": _("Completed"),
 }
-FINAL = frozenset({"rejected", "cancelled", "expired", "completed"})
+FINAL = frozenset({"rejected", "cancelled", "expired", "sent_back", "completed"})
+# R-FB-1: the customer is invited to rate a case that closes with the shop's decision or work.
+FEEDBACK_ON = frozenset({"rejected", "sent_back", "completed"})
 
 
 def _t(name, sources, target, label, allowed="cases.change_case"):
     return Transition(name=name, sources=frozenset(sources), target=target, allowed=allowed, label=label)
 
 
-TRANSITIONS = [
+REVIEW = [
     _t("approve", {"submitted"}, "awaiting_parcel", _("Approve")),
     _t("reject", {"submitted"}, "rejected", _("Reject")),
+]
+PARCEL_IN = [
     _t("cancel", {"submitted", "awaiting_parcel"}, "cancelled", _("Cancel my request"), allowed="customer"),
     _t("expire", {"awaiting_parcel"}, "expired", _("Expire"), allowed="system"),
     _t("receive", {"awaiting_parcel"}, "received", _("Parcel received")),
     _t("pass_inspection", {"received"}, "inspection_passed", _("Inspection passed")),
     _t("fail_inspection", {"received"}, "inspection_failed", _("Inspection failed")),
-    _t("complete", {"inspection_passed", "inspection_failed"}, "completed", _("Complete")),
+    _t("send_back", {"inspection_failed"}, "sent_back", _("Send the goods back")),
 ]
-
-
-def inspection_overdue(*, case_ids, now):
-    """R-RET-10: a received parcel not inspected within the business days allowed is flagged on the
-    case's internal timeline and escalated to every supervisor (the deadline is not set again)."""
-    from django.contrib.auth import get_user_model
-
-    from aftersales.accounts.roles import SUPERVISOR
-    from aftersales.cases.models import Case, CaseEvent
-    from aftersales.cases.notifications import notify
-
-    cases = list(Case.objects.filter(id__in=case_ids, status="received").order_by("id"))
-    note = str(_("Inspection overdue: the parcel was not inspected within the deadline (R-RET-10)."))
-    CaseEvent.objects.bulk_create(
-        [
-            CaseEvent(
-                case=case,
-                at=now,
-                type=CaseEvent.Type.DEADLINE,
-                note=note,
-                data={"deadline_action": "inspection_overdue"},
-                public=False,
-            )
-            for case in cases
-        ]
-    )
-    supervisors = list(get_user_model().objects.filter(groups__name=SUPERVISOR, is_active=True).distinct())
-    for case in cases:
-        for supervisor in supervisors:
-            notify(
-                user=supervisor,
-                case=case,
-                title=lambda case=case: gettext("Inspection overdue: %(number)s") % {"number": case.number},
-                body=lambda: gettext("The returned parcel was not inspected within the deadline (R-RET-10)."),
-            )
-
-
-DEADLINE_ACTIONS = [
-    DeadlineAction(
-        name="expire_unshipped",
-        transition="expire",
-        note=_("The parcel was not shipped within the deadline after approval, so the request was closed (R-RET-10)."),
-    ),
-    DeadlineAction(name="inspection_overdue", handler=inspection_overdue),
+REPLACEMENT_OUT = [
+    _t("confirm_receipt", {"replacement_shipped"}, "completed", _("I received the replacement"), allowed="customer"),
+    _t("complete", {"replacement_shipped"}, "completed", _("Complete"), allowed="system"),
 ]
-
-
-# Refund only (paid, never shipped): nothing comes back, so approval queues the refund at once.
-REFUND_ONLY_STATUSES = {
-    "submitted": _("Submitted"),
-    "refund_queued": _("Approved: refund on its way"),
-    "rejected": _("Rejected"),
-    "cancelled": _("Cancelled"),
-    "completed": _("Completed"),
-}
+RETURN_TRANSITIONS = [
+    *REVIEW,
+    *PARCEL_IN,
+    _t("queue_refund", {"inspection_passed"}, "refund_pending", _("Queue the refund"), allowed="system"),
+    # The refund was paid (finance settles it), or nothing was left to refund.
+    _t("complete", {"inspection_passed", "refund_pending"}, "completed", _("Complete"), allowed="system"),
+]
+EXCHANGE_TRANSITIONS = [
+    *REVIEW,
+    *PARCEL_IN,
+    _t("ship_replacement", {"inspection_passed"}, "replacement_shipped", _("Ship the replacement")),
+    *REPLACEMENT_OUT,
+]
+REISSUE_TRANSITIONS = [
+    _t("approve", {"submitted"}, "reissue_approved", _("Approve")),
+    _t("reject", {"submitted"}, "rejected", _("Reject")),
+    _t("cancel", {"submitted", "reissue_approved"}, "cancelled", _("Cancel my request"), allowed="customer"),
+    _t("ship_replacement", {"reissue_approved"}, "replacement_shipped", _("Ship the missing items")),
+    *REPLACEMENT_OUT,
+]
 REFUND_ONLY_TRANSITIONS = [
-    _t("approve", {"submitted"}, "refund_queued", _("Approve")),
+    _t("approve", {"submitted"}, "refund_pending", _("Approve")),
     _t("reject", {"submitted"}, "rejected", _("Reject")),
     _t("cancel", {"submitted"}, "cancelled", _("Cancel my request"), allowed="customer"),
-    _t("complete", {"refund_queued"}, "completed", _("Complete"), allowed="system"),
+    _t("complete", {"refund_pending"}, "completed", _("Complete"), allowed="system"),
 ]
+
+# Statuses each kind can be in, in the order a case goes through them.
+KIND_STATUSES = {
+    CaseKind.RETURN: (
+        "submitted",
+        "awaiting_parcel",
+        "received",
+        "inspection_passed",
+        "inspection_failed",
+        "refund_pending",
+        "sent_back",
+        "completed",
+        "rejected",
+        "cancelled",
+        "expired",
+    ),
+    CaseKind.EXCHANGE: (
+        "submitted",
+        "awaiting_parcel",
+        "received",
+        "inspection_passed",
+        "inspection_failed",
+        "replacement_shipped",
+        "sent_back",
+        "completed",
+        "rejected",
+        "cancelled",
+        "expired",
+    ),
+    CaseKind.REISSUE: ("submitted", "reissue_approved", "replacement_shipped", "completed", "rejected", "cancelled"),
+    CaseKind.REFUND_ONLY: ("submitted", "refund_pending", "completed", "rejected", "cancelled"),
+}
+KIND_TRANSITIONS = {
+    CaseKind.RETURN: RETURN_TRANSITIONS,
+    CaseKind.EXCHANGE: EXCHANGE_TRANSITIONS,
+    CaseKind.REISSUE: REISSUE_TRANSITIONS,
+    CaseKind.REFUND_ONLY: REFUND_ONLY_TRANSITIONS,
+}
+
+REMIND_UNSHIPPED = "remind_unshipped"
+EXPIRE_UNSHIPPED = "expire_unshipped"
+INSPECTION_OVERDUE = "inspection_overdue"
+CONFIRM_RECEIPT = "confirm_receipt"
+
+
+def _deadline_actions(kind: str) -> list[DeadlineAction]:
+    from . import deadlines
+
+    actions = []
+    if kind in (CaseKind.RETURN, CaseKind.EXCHANGE):
+        actions += [
+            DeadlineAction(name=REMIND_UNSHIPPED, handler=deadlines.remind_unshipped),
+            DeadlineAction(
+                name=EXPIRE_UNSHIPPED,
+                transition="expire",
+                note=_(
+                    "The parcel was not shipped within the deadline after approval, so the request was closed "
+                    "(R-RET-10)."
+                ),
+            ),
+            DeadlineAction(name=INSPECTION_OVERDUE, handler=deadlines.inspection_overdue),
+        ]
+    if kind in (CaseKind.EXCHANGE, CaseKind.REISSUE):
+        actions.append(DeadlineAction(name=CONFIRM_RECEIPT, handler=deadlines.confirm_receipt))
+    return actions
+
+
+def staff_steps_url(case) -> str:
+    """Staff take a return's steps on its request page, where deadlines, refunds and checks run."""
+    from django.urls import reverse
+
+    return reverse("admin:returns_returnrequest_change", args=[case.pk])
 
 
 def workflows() -> list[Workflow]:
-    parcel_flows = [
-        Workflow(
-            kind=kind,
-            initial="submitted",
-            statuses=STATUSES,
-            final=FINAL,
-            transitions={t.name: t for t in TRANSITIONS},
-            deadline_actions={a.name: a for a in DEADLINE_ACTIONS},
+    flows = []
+    for kind, names in KIND_STATUSES.items():
+        flows.append(
+            Workflow(
+                kind=kind,
+                initial="submitted",
+                statuses={name: STATUSES[name] for name in names},
+                final=FINAL & set(names),
+                transitions={t.name: t for t in KIND_TRANSITIONS[kind]},
+                deadline_actions={a.name: a for a in _deadline_actions(kind)},
+                feedback_on=FEEDBACK_ON & set(names),
+                staff_steps_url=staff_steps_url,
+            )
         )
-        for kind in (CaseKind.RETURN, CaseKind.EXCHANGE, CaseKind.REISSUE)
-    ]
-    refund_only = Workflow(
-        kind=CaseKind.REFUND_ONLY,
-        initial="submitted",
-        statuses=REFUND_ONLY_STATUSES,
-        final=frozenset({"rejected", "cancelled", "completed"}),
-        transitions={t.name: t for t in REFUND_ONLY_TRANSITIONS},
-    )
-    return [*parcel_flows, refund_only]
+    return flows

@@ -226,11 +226,11 @@ def test_R_RET_9_full_flow_submit_approve_tracking_receive_inspect(api, customer
     assert too_much.status_code == 400 and "deductions" in too_much.json()["fields"]
     passed = act(api, number, "inspect", {"passed": True, "notes": "Like new", "deductions": "99.00"})
     assert passed.status_code == 200
-    assert passed.json()["status"] == "inspection_passed" and passed.json()["refund_due"] == "1900.00"
+    assert passed.json()["status"] == "refund_pending" and passed.json()["refund_due"] == "1900.00"
 
     api.force_authenticate(customer)
     detail = api.get(reverse("api-return-detail", args=[number])).json()
-    assert detail["status"] == "inspection_passed" and detail["inspection_notes"] == "Like new"
+    assert detail["status"] == "refund_pending" and detail["inspection_notes"] == "Like new"
 
 
 def test_R_RET_11_failed_inspection_through_the_api_refunds_nothing(api, customer, agent):
@@ -282,3 +282,80 @@ def test_another_customers_case_is_404(api, customer, other_customer):
     for action in ("cancel", "tracking", "approve", "reject", "receive", "inspect"):
         assert act(api, number, action).status_code == 404, action
     assert api.get(reverse("api-return-detail", args=[number])).status_code == 404
+
+
+# --- The replacement, the goods sent back, the price difference --------------------------------------
+
+
+def test_R_RET_5_exchange_through_the_api_difference_paid_then_shipped_then_confirmed(api, customer, agent):
+    order = make_order(customer)
+    line = order.lines.get()
+    line.product.model_code = "P60"
+    line.product.save()
+    dearer = factories.ProductFactory(model_code="P60", price=Decimal("2099.00"))
+    api.force_authenticate(customer)
+    created = submit(api, body(order, kind="exchange", exchange_sku=dearer.sku))
+    assert created.status_code == 201, created.json()
+    number = created.json()["number"]
+    assert created.json()["amount_due"] == "100.00" and created.json()["exchange_sku"] == dearer.sku
+    assert act(api, number, "ship", {"carrier": "SF", "tracking_number": "SF1"}).status_code == 403
+    assert act(api, number, "difference-paid").status_code == 403
+
+    api.force_authenticate(agent)
+    for step, data in (("approve", {}), ("receive", {}), ("inspect", {"passed": True, "notes": "OK"})):
+        assert act(api, number, step, data).status_code == 200
+    refused = act(api, number, "ship", {"carrier": "SF", "tracking_number": "SF1"})
+    assert refused.status_code == 400 and refused.json()["rule"] == "R-RET-5"
+    paid = act(api, number, "difference-paid", {"reference": "WX-42"})
+    assert paid.status_code == 200 and paid.json()["amount_due_paid_at"]
+    missing = act(api, number, "ship", {"carrier": "SF"})
+    assert missing.status_code == 400 and "tracking_number" in missing.json()["fields"]
+    shipped = act(api, number, "ship", {"carrier": "SF", "tracking_number": "SF1"})
+    assert shipped.status_code == 200 and shipped.json()["status"] == "replacement_shipped"
+    assert shipped.json()["outbound_tracking_number"] == "SF1"
+
+    api.force_authenticate(factories.CustomerFactory())
+    assert act(api, number, "confirm-receipt").status_code == 404  # not theirs: not even there
+    api.force_authenticate(customer)
+    confirmed = act(api, number, "confirm-receipt")
+    assert confirmed.status_code == 200 and confirmed.json()["status"] == "completed"
+    assert act(api, number, "confirm-receipt").status_code == 409
+
+
+def test_R_RET_11_goods_sent_back_through_the_api(api, customer, agent):
+    order = make_order(customer)
+    api.force_authenticate(customer)
+    number = submit(api, body(order)).json()["number"]
+    api.force_authenticate(agent)
+    for step, data in (("approve", {}), ("receive", {}), ("inspect", {"passed": False, "notes": "Used"})):
+        assert act(api, number, step, data).status_code == 200
+    sent = act(api, number, "send-back", {"carrier": "ZTO", "tracking_number": "ZTO7"})
+    assert sent.status_code == 200 and sent.json()["status"] == "sent_back"
+    assert sent.json()["refund_due"] == "0.00"
+
+
+def test_R_RET_8_report_upload_through_the_api(api, customer):
+    order = make_order(customer)
+    Category.objects.filter(products__order_lines__order=order).update(quality_report_required=True)
+    api.force_authenticate(customer)
+    data = body(order, reason="quality")
+    options = api.get(reverse("api-order-options", args=[order.number])).json()
+    quality = next(o for o in options["lines"][0]["options"] if o["kind"] == "return" and o["reason"] == "quality")
+    assert quality["report_required"] is True
+    refused = api.post(reverse("api-return-submit"), {"data": json.dumps(data), "photos": [photo()]})
+    assert refused.status_code == 400 and refused.json()["rule"] == "R-RET-8"
+    valid_until = (timezone.localdate() + timedelta(days=10)).isoformat()
+    created = api.post(
+        reverse("api-return-submit"),
+        {
+            "data": json.dumps({**data, "report_valid_until": valid_until}),
+            "photos": [photo()],
+            "report": photo("r.jpg"),
+        },
+    )
+    assert created.status_code == 201, created.json()
+    assert created.json()["report_valid_until"] == valid_until
+    bad_date = api.post(
+        reverse("api-return-submit"), {"data": json.dumps({**data, "report_valid_until": "31/12/2026"})}
+    )
+    assert bad_date.status_code == 400 and "report_valid_until" in bad_date.json()["fields"]

@@ -104,6 +104,8 @@ def test_the_request_page_shows_photos_history_verdict_and_the_steps(client, age
     assert 'id="return-receive"' not in page and 'id="return-inspect"' not in page
     assert "Please take it back" in page
     assert form_data(page, "return-approve")["version"] == str(case.version)
+    # R-RET-6: the declared condition in words, not as data.
+    assert "All accessories, manuals and gifts are included: <strong>yes</strong>" in page
 
 
 def test_the_verdict_shows_a_refusal_with_its_rule(client, agent, customer):
@@ -133,7 +135,7 @@ def test_approve_receive_and_inspect_through_the_dashboard(client, agent, submit
 
     post_step(client, submitted, "inspect", {"passed": "1", "notes": "Scratch on the back", "deductions": "20.00"})
     submitted.refresh_from_db()
-    assert submitted.status == "inspection_passed"
+    assert submitted.status == "refund_pending"
     request = ReturnRequest.objects.get(pk=submitted.pk)
     assert request.deductions == Decimal("20.00") and request.inspection_notes == "Scratch on the back"
     assert services.refund_due(request) == Decimal("1979.00")
@@ -143,6 +145,7 @@ def test_approve_receive_and_inspect_through_the_dashboard(client, agent, submit
         ("awaiting_parcel", agent),
         ("received", agent),
         ("inspection_passed", agent),
+        ("refund_pending", None),  # the refund queued for finance by the inspection step
     ]
 
 

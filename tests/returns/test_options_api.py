@@ -33,7 +33,14 @@ def test_options_contract_shape_and_values(api, customer):
     assert set(first) == {"line_id", "sku", "name", "quantity", "returnable_quantity", "options", "refused"}
     assert first["line_id"] == main.pk and first["returnable_quantity"] == 1
     no_reason = next(o for o in first["options"] if o["kind"] == "return" and o["reason"] == "no_reason")
-    assert set(no_reason) == {"kind", "reason", "open_until", "return_shipping_paid_by", "photos_required"}
+    assert set(no_reason) == {
+        "kind",
+        "reason",
+        "open_until",
+        "return_shipping_paid_by",
+        "photos_required",
+        "report_required",
+    }
     assert no_reason["return_shipping_paid_by"] == "shop"  # first-time buyer (R-RET-12)
     assert no_reason["open_until"].endswith("23:59:59.999999+08:00")
     assert {r["rule"] for r in first["refused"]} >= {"R-RET-14"}

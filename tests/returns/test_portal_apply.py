@@ -176,3 +176,75 @@ def test_tracking_errors_are_shown_as_messages(client, customer, other_customer)
     assert response.status_code == 200 and "This field is required." in response.content.decode()
     client.force_login(other_customer)
     assert client.post(url, {"carrier": "SF", "tracking_number": "X1"}).status_code == 404
+
+
+# --- Exchanges, reports and the replacement on the portal ---------------------------------------------
+
+
+def test_R_RET_8_an_appliance_quality_claim_asks_for_the_report_on_the_page(client, customer):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    category = factories.CategoryFactory(name="Appliances", quality_report_required=True)
+    order = factories.order_with_lines(customer=customer)
+    line = order.lines.get()
+    line.product.category = category
+    line.product.save()
+    client.force_login(customer)
+    page = client.get(reverse("returns:apply", args=[order.number])).content.decode()
+    assert 'name="report"' in page and 'data-for="exchange:quality return:quality"' in page
+
+    data = {"option": "return:quality", f"quantity-{line.pk}": "1"}
+    missing = _apply(client, order, **data, photos=[_png()])
+    assert missing.status_code == 400 and "inspection report" in missing.content.decode()
+    valid_until = (timezone.localdate() + timedelta(days=5)).isoformat()
+    response = _apply(client, order, **data, photos=[_png()], report=_png("report.png"), report_valid_until=valid_until)
+    assert response.status_code == 302
+    request_row = ReturnRequest.objects.get(case__order=order)
+    assert request_row.report is not None and request_row.report_valid_until.isoformat() == valid_until
+
+
+def test_R_RET_5_exchange_for_a_dearer_variant_shows_what_is_owed(client, customer, agent):
+    order = factories.order_with_lines(customer=customer)
+    line = order.lines.get()
+    line.product.model_code = "P60"
+    line.product.save()
+    dearer = factories.ProductFactory(model_code="P60", price=Decimal("2199.00"), name="P60 512GB")
+    factories.ProductFactory(model_code="TV55", name="Not a variant")
+    client.force_login(customer)
+    page = client.get(reverse("returns:apply", args=[order.number])).content.decode()
+    assert f'<option value="{dearer.sku}">' in page and "Not a variant" not in page
+
+    response = _apply(
+        client, order, option="exchange:no_reason", **{f"quantity-{line.pk}": "1"}, exchange_sku=dearer.sku
+    )
+    assert response.status_code == 302
+    case = Case.objects.get(order=order)
+    page = client.get(reverse("portal:case-detail", args=[case.number])).content.decode()
+    assert "Price difference you pay" in page and "200.00" in page and "not paid yet" in page
+
+
+def test_the_customer_confirms_receipt_of_the_replacement_on_the_case_page(client, customer, agent):
+    order = factories.order_with_lines(customer=customer, signed_for_at=None)
+    case = services.submit_request(
+        customer=customer,
+        order=order,
+        kind="reissue",
+        reason="not_received",
+        lines=[{"line": order.lines.get(), "quantity": 1}],
+    )
+    case = services.ship_replacement(
+        case=services.approve(case=case, actor=agent), actor=agent, carrier="SF", tracking_number="SF42"
+    )
+    client.force_login(customer)
+    page = client.get(reverse("portal:case-detail", args=[case.number])).content.decode()
+    assert "SF42" in page and 'value="confirm_receipt"' in page
+    response = client.post(
+        reverse("portal:case-detail", args=[case.number]),
+        {"action": "transition", "name": "confirm_receipt", "version": case.version},
+    )
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert case.status == "completed"
+    assert "How did we do?" in client.get(reverse("portal:case-detail", args=[case.number])).content.decode()

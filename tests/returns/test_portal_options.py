@@ -42,8 +42,20 @@ def test_return_settings_are_editable_by_a_supervisor_in_the_dashboard(client, s
             "ship_deadline_days": 5,
             "inspection_business_days": 3,
             "free_returns_per_year": 1,
+            "receipt_confirm_days": 7,
         },
     )
     assert response.status_code == 302
     settings_row.refresh_from_db()
     assert settings_row.auto_approve_limit == 800 and settings_row.ship_deadline_days == 5
+
+
+def test_R_RET_13_a_line_refused_for_one_reason_says_it_once(client, customer):
+    from tests.returns.test_submit import submit
+
+    order = factories.order_with_lines(customer=customer, signed_for_at=timezone.now() - timedelta(days=1))
+    submit(order)  # the only unit is requested
+    client.force_login(customer)
+    page = client.get(reverse("returns:order-options", args=[order.number])).content.decode()
+    assert page.count("Every unit of this item is already in an after-sales request.") == 1
+    assert "(R-RET-13)" in page

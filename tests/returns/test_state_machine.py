@@ -1,7 +1,8 @@
 """Random sequences of customer, staff and sweeper actions on return cases never break the books.
 
-Invariants (issue 3, R-RET-9 / R-RET-13): an order's refunds never exceed what it paid; no line is
-ever requested beyond its quantity; a closed case never moves again."""
+Invariants (issue 3, R-RET-5 / R-RET-9 / R-RET-13): an order's refunds never exceed what it paid; no
+line is ever requested beyond its quantity; a closed case never moves again; no replacement ships
+before its price difference is paid; a return completes only once its refund is paid."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -19,7 +20,9 @@ from aftersales.cases.deadlines import sweep_due_deadlines
 from aftersales.cases.models import Case
 from aftersales.common.errors import DomainError
 from aftersales.finance.models import Refund
+from aftersales.finance.services import approve_refund, mark_refund_paid
 from returns import selectors, services
+from returns.models import ReturnRequest
 from tests import factories
 
 RESALEABLE = {"accessories_complete": True, "water_exposure": False}
@@ -33,12 +36,18 @@ class ReturnCases(RuleBasedStateMachine):
         self._atomic.__enter__()  # each example runs in a savepoint rolled back in teardown()
         self.customer = factories.CustomerFactory()
         self.agent = factories.StaffFactory(role="agent")
+        self.finance = factories.StaffFactory(role="finance")
         self.order = factories.order_with_lines(
             customer=self.customer,
             lines=((Decimal("333.33"), 3), (Decimal("1999.00"), 1)),
             signed_for_at=timezone.now() - timedelta(days=1),
         )
-        self.exchange_sku = factories.ProductFactory()
+        # Both lines are variants of model M1; the replacement is dearer than a unit of line 1 and
+        # cheaper than line 2, so exchanges sometimes owe and sometimes refund a difference.
+        for line in self.order.lines.all():
+            line.product.model_code = "M1"
+            line.product.save()
+        self.exchange_sku = factories.ProductFactory(model_code="M1", price=Decimal("500.00"))
         self.cases: list[Case] = []
         self.closed: dict[int, str] = {}
 
@@ -74,7 +83,12 @@ class ReturnCases(RuleBasedStateMachine):
         if case is not None:
             self.cases.append(case)
 
-    @rule(index=st.integers(0, 50), step=st.sampled_from(["approve", "reject", "cancel", "tracking", "receive"]))
+    @rule(
+        index=st.integers(0, 50),
+        step=st.sampled_from(
+            ["approve", "reject", "cancel", "tracking", "receive", "ship", "send_back", "confirm", "pay", "paid"]
+        ),
+    )
     def act(self, index, step):
         if not self.cases:
             return
@@ -87,8 +101,19 @@ class ReturnCases(RuleBasedStateMachine):
                 case=case, customer=self.customer, carrier="SF", tracking_number="SF1"
             ),
             "receive": lambda: services.receive(case=case, actor=self.agent),
+            "ship": lambda: services.ship_replacement(case=case, actor=self.agent, carrier="SF", tracking_number="S"),
+            "send_back": lambda: services.send_back(case=case, actor=self.agent, carrier="SF", tracking_number="B"),
+            "confirm": lambda: services.confirm_receipt(case=case, actor=self.customer),
+            "pay": lambda: services.record_difference_paid(case=case, actor=self.agent),
+            "paid": lambda: self._pay_refunds(case),
         }
         self._try(actions[step])
+
+    def _pay_refunds(self, case):
+        for refund in Refund.objects.filter(case=case):
+            if refund.state == "pending_approval":
+                approve_refund(refund=refund, actor=self.finance)
+            mark_refund_paid(refund=refund)
 
     @rule(index=st.integers(0, 50))
     def advance(self, index):
@@ -100,6 +125,17 @@ class ReturnCases(RuleBasedStateMachine):
             "submitted": lambda: services.approve(case=case, actor=self.agent),
             "awaiting_parcel": lambda: services.receive(case=case, actor=self.agent),
             "received": lambda: services.inspect(case=case, actor=self.agent, passed=True, notes="ok"),
+            "inspection_passed": lambda: (
+                services.record_difference_paid(case=case, actor=self.agent)
+                if ReturnRequest.objects.get(case=case).amount_due
+                else None,
+                services.ship_replacement(case=case, actor=self.agent, carrier="SF", tracking_number="S"),
+            ),
+            "inspection_failed": lambda: services.send_back(
+                case=case, actor=self.agent, carrier="SF", tracking_number="B"
+            ),
+            "replacement_shipped": lambda: services.confirm_receipt(case=case, actor=self.customer),
+            "refund_pending": lambda: self._pay_refunds(case),
         }.get(case.status)
         if step:
             self._try(step)
@@ -124,6 +160,16 @@ class ReturnCases(RuleBasedStateMachine):
         requested = selectors.requested_quantities(self.order)
         for line in self.order.lines.all():
             assert requested.get(line.pk, 0) <= line.quantity
+
+    @invariant()
+    def no_replacement_ships_before_its_difference_is_paid(self):
+        shipped = ReturnRequest.objects.filter(case__in=self.cases, outbound_shipped_at__isnull=False, amount_due__gt=0)
+        assert not shipped.filter(case__kind="exchange", amount_due_paid_at__isnull=True).exists()
+
+    @invariant()
+    def a_return_completes_only_once_its_refund_is_paid(self):
+        for request in ReturnRequest.objects.filter(case__in=self.cases, case__status="completed", case__kind="return"):
+            assert all(r.state == "succeeded" for r in Refund.objects.filter(case_id=request.case_id))
 
     @invariant()
     def closed_cases_never_move(self):

@@ -14,6 +14,8 @@ from PIL import Image
 from aftersales.cases.deadlines import sweep_due_deadlines
 from aftersales.cases.models import CaseEvent, Notification
 from aftersales.common.errors import InvalidTransition, NotAllowed, PolicyRefused, ValidationFailed
+from aftersales.finance.models import Refund
+from aftersales.finance.services import approve_refund, mark_refund_paid
 from aftersales.orders.models import Product
 from returns import selectors, services
 from returns.models import ReturnRequest
@@ -150,13 +152,31 @@ def test_R_RET_13_the_same_units_cannot_be_requested_twice(customer):
     order = factories.order_with_lines(customer=customer, lines=((Decimal("100.00"), 3),), signed_for_at=signed(1))
     first = submit(order, quantity=2)
     with pytest.raises(ValidationFailed):
-        submit(order, quantity=2)  # only one unit left
-    second = submit(order, quantity=1)
+        submit(order, quantity=2, reason="not_as_described")  # only one unit left
+    second = submit(order, quantity=1, reason="not_as_described")
     with pytest.raises(PolicyRefused) as refused:
-        submit(order, quantity=1)
+        submit(order, quantity=1, reason="wrong_item")
     assert refused.value.rule == "R-RET-13"
     estimates = [ReturnRequest.objects.get(case=c).refund_estimate for c in (first, second)]
     assert sum(estimates) == order.paid_total  # the parts add up to what was paid
+
+
+def test_R_RET_13_one_open_request_per_line_and_reason(customer, agent):
+    """A second request with the same reason for the same line waits until the first one closes;
+    another reason may be asked meanwhile for the units left."""
+    order = factories.order_with_lines(customer=customer, lines=((Decimal("600.00"), 3),), signed_for_at=signed(1))
+    first = submit(order, quantity=1)
+    with pytest.raises(PolicyRefused) as refused:
+        submit(order, quantity=1)
+    assert refused.value.rule == "R-RET-13"
+    line = order.lines.get()
+    [(_line, verdict)] = selectors.order_verdicts(order)
+    assert verdict.refusal("return", "no_reason").rule == "R-RET-13"
+    assert verdict.option("return", "not_as_described") is not None and verdict.returnable_quantity == 2
+    submit(order, quantity=1, reason="not_as_described")
+    services.reject(case=first, actor=agent, reason_text="Please keep it.")
+    again = submit(order, line=line, quantity=1)
+    assert again.status in ("submitted", "awaiting_parcel")
 
 
 def test_R_RET_13_partial_refunds_add_up_exactly_to_the_line(customer):
@@ -166,7 +186,11 @@ def test_R_RET_13_partial_refunds_add_up_exactly_to_the_line(customer):
     line.save()
     order.discount_total, order.paid_total = Decimal("0.01"), Decimal("99.98")
     order.save()
-    cases = [submit(order, quantity=1) for _ in range(3)]
+    cases = [
+        submit(order, quantity=1, reason="no_reason"),
+        submit(order, quantity=1, reason="not_as_described"),
+        submit(order, quantity=1, reason="wrong_item", photos=[photo()]),
+    ]
     assert sum(ReturnRequest.objects.get(case=c).refund_estimate for c in cases) == Decimal("99.98")
 
 
@@ -226,7 +250,7 @@ def test_R_RET_5_an_exchange_names_its_replacement_and_has_no_refund(customer):
     with pytest.raises(ValidationFailed) as invalid:
         submit(order, kind="exchange")
     assert set(invalid.value.fields) == {"exchange_sku"}
-    replacement = factories.ProductFactory()
+    replacement = order.lines.get().product  # the same product: nothing to pay either way
     case = submit(order, kind="exchange", exchange_product=replacement)
     request = ReturnRequest.objects.get(case=case)
     assert request.exchange_product == replacement and request.refund_estimate == Decimal("0.00")
@@ -242,8 +266,8 @@ def test_R_RET_15_a_request_under_the_limit_is_approved_automatically(customer):
     request = ReturnRequest.objects.get(case=case)
     assert case.status == "awaiting_parcel" and request.auto_approved
     approval = case.events.get(type="transition")
-    assert approval.actor is None and approval.note == "Approved automatically."
-    assert case.deadline_action == "expire_unshipped" and case.deadline_at is not None
+    assert approval.actor is None and approval.note.startswith("Approved automatically.")
+    assert case.deadline_action == "remind_unshipped" and case.deadline_at is not None
 
 
 def test_R_RET_15_a_request_over_the_limit_waits_for_an_agent(customer):
@@ -266,12 +290,28 @@ def test_R_RET_10_approval_sets_the_ship_deadline_at_the_end_of_local_day_7(cust
     with time_machine.travel(datetime(2026, 3, 2, 23, 30, tzinfo=SH), tick=False):
         order = factories.order_with_lines(customer=customer, signed_for_at=signed(1))
         case = services.approve(case=submit(order), actor=agent)
-    assert case.status == "awaiting_parcel"
-    assert case.deadline_at == datetime(2026, 3, 9, 23, 59, 59, 999999, tzinfo=SH)
-    assert case.deadline_action == "expire_unshipped"
+    ship_by = datetime(2026, 3, 9, 23, 59, 59, 999999, tzinfo=SH)
+    assert case.status == "awaiting_parcel" and ReturnRequest.objects.get(case=case).ship_by == ship_by
+    # A reminder a day before, then the expiry itself.
+    assert case.deadline_at == ship_by - timedelta(days=1) and case.deadline_action == "remind_unshipped"
     assert sweep_due_deadlines(now=case.deadline_at + timedelta(microseconds=1)) == 1
     case.refresh_from_db()
+    assert case.status == "awaiting_parcel"
+    assert (case.deadline_at, case.deadline_action) == (ship_by, "expire_unshipped")
+    reminder = Notification.objects.filter(user=customer, case=case, title__startswith="Reminder").get()
+    assert "2026-03-09 23:59" in reminder.body
+    assert sweep_due_deadlines(now=ship_by + timedelta(microseconds=1)) == 1
+    case.refresh_from_db()
     assert case.status == "expired"
+
+
+def test_R_RET_10_no_reminder_once_the_parcel_shipped(customer, agent):
+    order = factories.order_with_lines(customer=customer, signed_for_at=signed(1))
+    case = services.approve(case=submit(order), actor=agent)
+    case = services.enter_tracking(case=case, customer=customer, carrier="SF", tracking_number="SF9")
+    assert case.deadline_at is None
+    assert sweep_due_deadlines(now=timezone.now() + timedelta(days=30)) == 0
+    assert not Notification.objects.filter(user=customer, title__startswith="Reminder").exists()
 
 
 def test_R_RET_10_inspection_deadline_counts_business_days_over_the_spring_festival(customer, agent):
@@ -323,7 +363,7 @@ def test_R_RET_9_cancel_until_received_then_not(customer, agent):
     with pytest.raises(InvalidTransition):
         services.cancel(case=second, customer=customer)
     with pytest.raises(NotAllowed):
-        services.approve(case=submit(order), actor=customer)
+        services.approve(case=submit(order, reason="not_as_described"), actor=customer)
 
 
 def test_R_RET_9_reject_needs_a_reason_the_customer_sees(customer, agent):
@@ -345,8 +385,29 @@ def test_R_RET_9_a_passed_inspection_refunds_the_estimate_less_deductions(custom
     assert set(invalid.value.fields) == {"deductions"}
     case = services.inspect(case=case, actor=agent, passed=True, notes="Scratch", deductions=Decimal("50.00"))
     request = ReturnRequest.objects.select_related("case").get(case=case)
-    assert case.status == "inspection_passed" and case.deadline_at is None
+    assert case.status == "refund_pending" and case.deadline_at is None
     assert services.refund_due(request) == Decimal("1949.00")
+    refund = Refund.objects.get(case=case)
+    assert refund.amount == Decimal("1949.00") and refund.source == "return" and refund.requested_by == agent
+    assert [e.to_status for e in case.events.filter(type="transition").order_by("at", "id")][-2:] == [
+        "inspection_passed",
+        "refund_pending",
+    ]
+    # Finance approves and pays it: the case completes and the customer is asked to rate it (R-FB-1).
+    approve_refund(refund=refund, actor=factories.StaffFactory(role="finance"))
+    mark_refund_paid(refund=refund)
+    mark_refund_paid(refund=refund)  # repeated: nothing more happens
+    case.refresh_from_db()
+    assert case.status == "completed" and case.closed_at is not None
+    assert case.events.filter(to_status="completed").count() == 1
+    assert Notification.objects.filter(user=customer, case=case, title__startswith="How did we do").count() == 1
+
+
+def test_R_RET_9_a_passed_inspection_with_nothing_left_to_refund_completes(customer, agent):
+    order = factories.order_with_lines(customer=customer, lines=((Decimal("600.00"), 1),), signed_for_at=signed(1))
+    case = services.receive(case=services.approve(case=submit(order), actor=agent), actor=agent)
+    case = services.inspect(case=case, actor=agent, passed=True, notes="Heavily used", deductions=Decimal("600.00"))
+    assert case.status == "completed" and not Refund.objects.filter(case=case).exists()
 
 
 def test_R_RET_11_a_failed_inspection_refunds_nothing(customer, agent):
@@ -355,7 +416,18 @@ def test_R_RET_11_a_failed_inspection_refunds_nothing(customer, agent):
     case = services.inspect(case=case, actor=agent, passed=False, notes="Water damage", deductions=Decimal("0"))
     request = ReturnRequest.objects.select_related("case").get(case=case)
     assert case.status == "inspection_failed" and request.inspection_notes == "Water damage"
-    assert services.refund_due(request) == Decimal("0.00")
+    assert services.refund_due(request) == Decimal("0.00") and not Refund.objects.filter(case=case).exists()
+    with pytest.raises(NotAllowed):
+        services.send_back(case=case, actor=customer, carrier="SF", tracking_number="SF77")
+    with pytest.raises(ValidationFailed) as invalid:
+        services.send_back(case=case, actor=agent, carrier="SF", tracking_number="")
+    assert set(invalid.value.fields) == {"tracking_number"}
+    case = services.send_back(case=case, actor=agent, carrier="SF", tracking_number="SF77")
+    request.refresh_from_db()
+    assert case.status == "sent_back" and case.closed_at is not None
+    assert (request.outbound_carrier, request.outbound_tracking_number) == ("SF", "SF77")
+    assert Notification.objects.filter(user=customer, case=case, body__contains="SF77").exists()
+    assert selectors.requested_quantities(order) == {}  # the units are the customer's again
 
 
 @pytest.mark.django_db(transaction=True)
@@ -381,3 +453,20 @@ def test_R_RET_13_two_simultaneous_requests_for_the_last_unit_one_wins():
         assert len(winners) == 1 and len(losers) == 1, results
         assert isinstance(losers[0], PolicyRefused) and losers[0].rule == "R-RET-13", repr(losers[0])
         assert selectors.requested_quantities(order) == {order.lines.get().pk: 1}
+
+
+def test_R_RET_9_the_customer_hears_of_each_step_once(customer, agent):
+    """One notification per step that concerns the customer; a passed inspection and the refund it
+    queues arrive as one message."""
+    order = factories.order_with_lines(customer=customer, signed_for_at=signed(1))
+    case = services.approve(case=submit(order), actor=agent)
+    case = services.enter_tracking(case=case, customer=customer, carrier="SF", tracking_number="SF5")
+    case = services.receive(case=case, actor=agent)
+    services.inspect(case=case, actor=agent, passed=True, notes="Like new")
+    titles = list(Notification.objects.filter(user=customer, case=case).order_by("id").values_list("title", "body"))
+    assert [t for t, _b in titles] == [
+        f"Case {case.number}: Approved: awaiting your parcel",
+        f"Case {case.number}: Parcel received",
+        f"Case {case.number}: Refund pending: finance is paying your refund",
+    ]
+    assert "Like new" in titles[-1][1] and "1999.00" in titles[-1][1]

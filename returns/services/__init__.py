@@ -1,0 +1,40 @@
+"""Every write on a return request (DOMAIN §2). `submit` opens one; `steps` moves it on."""
+
+from ..workflow import EXPIRE_UNSHIPPED, INSPECTION_OVERDUE, REMIND_UNSHIPPED
+from .steps import (
+    approve,
+    cancel,
+    confirm_receipt,
+    difference_unpaid,
+    enter_tracking,
+    inspect,
+    receive,
+    record_difference_paid,
+    refund_due,
+    refund_paid,
+    reject,
+    send_back,
+    ship_replacement,
+)
+from .submit import resolve_lines, submit_request
+
+__all__ = [
+    "EXPIRE_UNSHIPPED",
+    "INSPECTION_OVERDUE",
+    "REMIND_UNSHIPPED",
+    "approve",
+    "cancel",
+    "confirm_receipt",
+    "difference_unpaid",
+    "enter_tracking",
+    "inspect",
+    "receive",
+    "record_difference_paid",
+    "refund_due",
+    "refund_paid",
+    "reject",
+    "resolve_lines",
+    "send_back",
+    "ship_replacement",
+    "submit_request",
+]
