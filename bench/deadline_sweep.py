@@ -1,8 +1,8 @@
 """How fast is the deadline sweeper compared with the bare UPDATE it must at least do?
 
-On PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/aftersales_bench; the
-database is dropped, created and migrated here), N overdue `awaiting_parcel` returns are inserted in
-bulk, then timed twice:
+On PostgreSQL (--database-url, default postgres://postgres@127.0.0.1:5432/aftersales_bench; the
+database is dropped, created and migrated here, so it is never DATABASE_URL's), N overdue
+`awaiting_parcel` returns are inserted in bulk, then timed twice:
 
   1. sweep_due_deadlines(): status change, timeline events, notifications, e-mail enqueue;
   2. after resetting the same rows, one raw
@@ -29,25 +29,6 @@ sys.path.insert(0, str(BASE_DIR))
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/aftersales_bench"
 TARGET_RATIO = 3.0
 CUSTOMERS = 1000
-
-
-def recreate_database(url: str) -> None:
-    import psycopg2
-
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    conn = psycopg2.connect(
-        dbname="postgres",
-        user=parsed.username or "postgres",
-        password=parsed.password or None,
-        host=parsed.hostname or "127.0.0.1",
-        port=parsed.port or 5432,
-    )
-    conn.autocommit = True
-    with conn.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
 
 
 def setup_django(url: str) -> None:
@@ -161,13 +142,17 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=None, help="default: DEADLINE_SWEEP_BATCH_SIZE")
     parser.add_argument("--rounds", type=int, default=3, help="sweep/raw pairs to run; the median ratio counts")
     parser.add_argument("--profile", action="store_true", help="print the sweeper's top functions (cProfile)")
+    parser.add_argument("--database-url", default=DEFAULT_URL, help="dropped and recreated here")
     args = parser.parse_args()
 
-    url = os.environ.get("DATABASE_URL") or DEFAULT_URL
+    # Never DATABASE_URL: this drops and recreates the database, and a developer's points at real data.
+    url = args.database_url
     if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit(f"bench/deadline_sweep.py needs PostgreSQL; DATABASE_URL is {url!r}")
+        sys.exit(f"bench/deadline_sweep.py needs PostgreSQL; --database-url is {url!r}")
     where = f"{urlparse(url).hostname}/{urlparse(url).path[1:]}"
     print(f"deadline sweep bench: {args.cases:,} overdue returns on {where}")
+    from bench.database import recreate_database
+
     recreate_database(url)
     setup_django(url)
 

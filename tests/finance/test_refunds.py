@@ -48,7 +48,7 @@ def test_R_RET_14_refund_only_is_refunded_on_approval_without_a_parcel(customer,
     case = submit(order, kind="refund_only", reason="not_received", condition={})
     assert case.status == "submitted"  # over the auto-approve limit
     case = services.approve(case=case, actor=agent)
-    assert case.status == "refund_queued" and case.deadline_at is None
+    assert case.status == "refund_pending" and case.deadline_at is None
     assert Refund.objects.get(case=case).amount == order.paid_total
 
 
@@ -58,7 +58,7 @@ def test_R_RET_15_an_auto_approved_refund_only_queues_its_refund(customer):
         customer=customer, lines=((Decimal("99.00"), 1),), signed_for_at=None, left_warehouse_at=None
     )
     case = submit(order, kind="refund_only", reason="not_received", condition={})
-    assert case.status == "refund_queued"
+    assert case.status == "refund_pending"
     assert Refund.objects.get(case=case).amount == Decimal("99.00")
 
 

@@ -1,0 +1,73 @@
+"""R-FIN-4 with real processes: a Celery worker killed (SIGKILL) after the sandbox gateway paid a
+refund but before the worker recorded it. The next worker's beat finds the refund stalled, asks the
+gateway again with the same idempotency key, and records it paid: the money moved once."""
+
+import signal
+import time
+from decimal import Decimal
+
+import pytest
+from celery import current_app
+
+from aftersales.finance import services as finance
+from aftersales.finance.models import Refund
+from tests.cases.test_worker import start_worker, stop_worker
+from tests.finance.conftest import NO_FAULTS
+from tests.finance.test_queue import order_paid
+
+WAIT_SECONDS = 60
+
+
+def wait_for(condition, what: str, processes=(), seconds=WAIT_SECONDS):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        for process, log in processes:
+            assert process.poll() is None, f"the worker exited early:\n{log.read_text(errors='replace')[-4000:]}"
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.mark.worker
+@pytest.mark.filterwarnings("ignore::celery.exceptions.AlwaysEagerIgnored")  # send_task is meant to reach the broker
+@pytest.mark.django_db(transaction=True)
+def test_R_FIN_4_a_worker_killed_after_the_gateway_paid_pays_once(tmp_path, sandbox):
+    order = order_paid("500.00")
+    sandbox.control("POST", "/payments", json={"reference": order.number, "amount": "500.00", "currency": "CNY"})
+    refund = finance.request_refund(
+        order=order, source=Refund.Source.GOODWILL, amount=Decimal("120.00"), idempotency_key="killed-worker"
+    )
+    # Approved without the approval's nudge: in tests that nudge would pay it in this very process.
+    Refund.objects.filter(pk=refund.pk).update(state="approved")
+    gateway_env = {"PAYMENT_GATEWAY_URL": sandbox.url, "PAYMENT_GATEWAY_TIMEOUT_SECONDS": "60"}
+    before = sandbox.refunds_executed()
+    sandbox.faults(timeout_next=1, hang_seconds=30)  # pays, then keeps the worker waiting
+
+    first, first_log = start_worker(tmp_path, beat=False, extra_env=gateway_env, name="first-worker")
+    try:
+        current_app.send_task("aftersales.finance.tasks.execute_refund", args=[refund.pk])  # the broker, not eager
+        wait_for(
+            lambda: sandbox.refunds_executed() == before + 1 and Refund.objects.get(pk=refund.pk).state == "processing",
+            "the gateway to pay while the worker waits for its answer",
+            [(first, first_log)],
+        )
+    finally:
+        stop_worker(first, signal.SIGKILL)
+    sandbox.faults(**NO_FAULTS)
+    assert Refund.objects.get(pk=refund.pk).state == "processing"  # the worker died before recording
+
+    second, second_log = start_worker(
+        tmp_path,
+        extra_env={**gateway_env, "REFUND_PROCESSING_STALE_SECONDS": "1", "REFUND_SWEEP_INTERVAL_SECONDS": "1"},
+        name="second-worker",
+    )
+    try:
+        wait_for(lambda: Refund.objects.get(pk=refund.pk).state == "succeeded", "the sweeper", [(second, second_log)])
+    finally:
+        stop_worker(second)
+
+    refund.refresh_from_db()
+    assert refund.attempts == 2 and refund.gateway_reference
+    assert "requeued" in refund.events.values_list("action", flat=True)
+    assert sandbox.refunds_executed() == before + 1  # paid once, by the first worker's call
