@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # Tests run with production settings except HTTPS (the test client speaks plain HTTP).
 TEST_ENV := SECRET_KEY=test-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz HTTPS=0
 
-.PHONY: run logins test lint bench clean venv
+.PHONY: run logins test lint bench clean venv chromium
 
 $(STAMP): requirements.txt requirements-dev.txt .env
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ $(STAMP): requirements.txt requirements-dev.txt .env
 
 venv: $(STAMP)
 
-# Portal on http://127.0.0.1:8000/, API docs on /api/docs/, plus a Celery worker and beat.
+# Portal on http://127.0.0.1:8000/, API docs on /api/docs/, plus a Celery worker, beat and the sandbox gateway.
 # DEBUG=1, SQLite and a SQLite broker under var/ unless you export other settings.
 run: $(STAMP)
 	bin/run
@@ -31,16 +31,21 @@ run: $(STAMP)
 logins:
 	@bin/logins
 
-test: $(STAMP)
+# The end-to-end tests (tests/e2e) drive Debian's Chromium; this installs it when missing.
+chromium:
+	bin/ensure-chromium
+
+test: $(STAMP) chromium
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-# Performance scripts; they print figures (PostgreSQL on 127.0.0.1, see bench/deadline_sweep.py).
+# Performance scripts; they print figures (PostgreSQL on 127.0.0.1, and Redis for the refunds; see bench/).
 bench: $(STAMP)
 	$(PY) bench/deadline_sweep.py
+	$(PY) bench/refunds.py
 
 clean:
 	rm -rf var $(VENV)

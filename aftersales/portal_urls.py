@@ -3,6 +3,7 @@
 from django.urls import path
 
 from aftersales.cases import views as case_views
+from aftersales.finance import views as finance_views
 from aftersales.orders import views as order_views
 
 app_name = "portal"
@@ -17,4 +18,5 @@ urlpatterns = [
     path("cases/<str:number>/attachments/", case_views.case_attachment_upload, name="case-attachment-upload"),
     path("attachments/<int:pk>/", case_views.attachment_download, name="attachment-download"),
     path("notifications/", case_views.notification_list, name="notification-list"),
+    path("account/", finance_views.account, name="account"),
 ]

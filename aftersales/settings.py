@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -127,6 +128,10 @@ USE_I18N = True
 USE_TZ = True
 SHOP_NAME = env.str("SHOP_NAME", default="Demo Shop")
 SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="CNY")
+# How long a coupon issued without an explicit expiry stays valid (refunds paid as a coupon, R-FIN-2).
+LEDGER_COUPON_VALID_DAYS = env.int("LEDGER_COUPON_VALID_DAYS", default=90)
+# Where customers reach the portal: links in e-mails are absolute.
+PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000").rstrip("/")
 # Printed on return labels; "\n" separates its lines.
 SHOP_RETURN_ADDRESS = env.str("SHOP_RETURN_ADDRESS", default="").replace("\\n", "\n")
 # Working hours of a business day, for business-hour arithmetic (SLA clocks): "HH:MM-HH:MM,...".
@@ -180,7 +185,33 @@ CELERY_BEAT_SCHEDULE = {
         "task": "aftersales.cases.tasks.check_business_calendar",
         "schedule": 6 * 3600.0,
     },
+    "reconcile-refunds": {
+        "task": "aftersales.finance.tasks.reconcile_yesterday",
+        "schedule": crontab(hour=2, minute=30),  # the shop's time zone (CELERY_TIMEZONE)
+    },
+    "sweep-refunds": {
+        "task": "aftersales.finance.tasks.sweep_refunds",
+        "schedule": env.float("REFUND_SWEEP_INTERVAL_SECONDS", default=60.0),
+    },
 }
+# Refund execution (R-FIN-4): retries back off from this many seconds (doubling, at most an hour);
+# after this many attempts a refund that still cannot be settled is failed for finance; a refund
+# "processing" this long had its worker die and is taken again (same idempotency key).
+REFUND_RETRY_BASE_SECONDS = env.float("REFUND_RETRY_BASE_SECONDS", default=30.0)
+REFUND_MAX_ATTEMPTS = env.int("REFUND_MAX_ATTEMPTS", default=8)
+# A refund paid in points gets this many points per unit of the shop's currency (100 points = 1 CNY).
+REFUND_POINTS_PER_CURRENCY_UNIT = env.int("REFUND_POINTS_PER_CURRENCY_UNIT", default=100)
+REFUND_PROCESSING_STALE_SECONDS = env.float("REFUND_PROCESSING_STALE_SECONDS", default=300.0)
+
+# --- Payment gateway -------------------------------------------------------------------------
+# Which provider pays refunds (a key of aftersales.finance.gateways.GATEWAYS). "sandbox" is the
+# provider we own, a separate process (`make run` starts it on port 8010).
+PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="sandbox")
+PAYMENT_GATEWAY_URL = env.str("PAYMENT_GATEWAY_URL", default="http://127.0.0.1:8010")
+# Connect and read timeout of each gateway call; a call that times out counts as "unknown", not failed.
+PAYMENT_GATEWAY_TIMEOUT_SECONDS = env.float("PAYMENT_GATEWAY_TIMEOUT_SECONDS", default=5.0)
+# Shared with the sandbox process (it reads the same variable); a real provider would sign requests.
+PAYMENT_GATEWAY_SECRET = env.str("PAYMENT_GATEWAY_SECRET", default="sandbox-dev-secret")
 
 # --- API -------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

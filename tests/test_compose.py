@@ -14,8 +14,22 @@ from pathlib import Path
 import pytest
 import yaml
 
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """Docker Compose refuses a mapping that names a key twice; PyYAML would keep the last one."""
+
+    def construct_mapping(self, node, deep=False):
+        # The keys written in this mapping (a `<<` merge may legitimately be overridden).
+        keys = [key.value for key, _value in node.value if key.tag != "tag:yaml.org,2002:merge"]
+        duplicates = {key for key in keys if keys.count(key) > 1}
+        if duplicates:
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate keys {sorted(duplicates)}", node.start_mark)
+        return super().construct_mapping(node, deep=deep)
+
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-COMPOSE = yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text())
+# Loading it at all proves no mapping repeats a key.
+COMPOSE = yaml.load((BASE_DIR / "docker-compose.yml").read_text(), Loader=UniqueKeyLoader)
 SERVICES = COMPOSE["services"]
 ENV_READERS = {"str", "bool", "int", "float", "list", "dict", "json", "url", "path", "email_url", "db_url", "cache_url"}
 
@@ -138,3 +152,10 @@ def test_the_dockerfile_uses_files_that_exist():
         assert referenced in dockerfile and (BASE_DIR / referenced).is_file()
     ignored = (BASE_DIR / ".dockerignore").read_text().split()
     assert "manage.py" not in ignored and "requirements.txt" not in ignored
+
+
+def test_every_setting_is_documented_in_the_readme():
+    """README's Settings table names every variable settings.py reads."""
+    readme = (BASE_DIR / "README.md").read_text()
+    undocumented = sorted(name for name in settings_env_names() if f"`{name}`" not in readme)
+    assert not undocumented, f"add these to README's Settings table: {undocumented}"

@@ -1,0 +1,86 @@
+"""End-to-end fixtures: Debian's Chromium (bin/ensure-chromium) driven by Playwright's sync API against
+pytest-django's live server, which serves the static files too (its StaticFilesHandler)."""
+
+import os
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.factories import PASSWORD
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+# Without the background-networking flags Chromium misbehaves on a closed network.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 15_000  # per action and per assertion: generous for a slow CI machine, still bounded
+
+
+@pytest.fixture(scope="module")
+def browser() -> Browser:
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"{CHROMIUM} is missing: run bin/ensure-chromium (make test does) or set CHROMIUM")
+    with pytest.MonkeyPatch.context() as env:
+        # Playwright's sync API keeps an asyncio loop running in this thread while the browser is open,
+        # so Django takes every ORM call made here (factories, assertions) for one made from async code
+        # and raises SynchronousOnlyOperation. Those calls are plain blocking code between browser steps,
+        # never inside a coroutine, so the guard is lifted for as long as Playwright runs (this module).
+        env.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            expect.set_options(timeout=TIMEOUT_MS)
+            yield chromium
+            chromium.close()
+
+
+@pytest.fixture
+def screenshots() -> Path:
+    folder = Path(settings.VAR_DIR) / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def browser_problems() -> list[str]:
+    """What went wrong in the pages behind the test's back: error responses (a stylesheet, script or
+    image that did not load) and uncaught JavaScript errors. A journey ends by asserting it is empty."""
+    return []
+
+
+@pytest.fixture
+def log_in(browser, live_server, browser_problems):
+    """log_in(user, url) -> a page of a fresh browser context (its own cookies) that opened `url`,
+    was sent to the login page and logged in there, and is back on `url`."""
+    contexts = []
+
+    def on_response(response):
+        if response.status >= 400:
+            browser_problems.append(f"{response.status} {response.request.method} {response.url}")
+
+    def log_in(user, url: str) -> Page:
+        context = browser.new_context(base_url=live_server.url, locale="en-US", viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        context.on("response", on_response)
+        context.on("weberror", lambda error: browser_problems.append(f"JavaScript: {error.error}"))
+        page = context.new_page()
+        page.goto(url)
+        # The portal's login form and the dashboard's (Django admin) name their fields alike.
+        page.locator('input[name="username"]').fill(user.email)
+        page.locator('input[name="password"]').fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        expect(page).to_have_url(live_server.url + url)
+        return page
+
+    yield log_in
+    for context in contexts:
+        context.close()
