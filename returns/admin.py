@@ -40,6 +40,8 @@ STEPS = {
     "inspect": ("pass_inspection", "fail_inspection"),
     "ship": ("ship_replacement",),
     "send_back": ("send_back",),
+    "requeue_refund": ("requeue_refund",),
+    "close_without_refund": ("close_without_refund",),
     # Not a transition: recorded while the exchange waits between inspection and shipping.
     "difference_paid": (),
 }
@@ -113,6 +115,17 @@ class OverdueFilter(admin.SimpleListFilter):
         if self.value() == "no":
             return queryset.exclude(case__deadline_at__lte=now)
         return queryset
+
+
+def _amount(raw, field: str) -> Decimal:
+    """A money amount typed into a step form, or a field error."""
+    try:
+        amount = Decimal((raw or "").strip())
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite():
+        raise ValidationFailed(fields={field: [_("Enter an amount, e.g. 20.00.")]})
+    return amount
 
 
 def _local(moment):
@@ -410,6 +423,7 @@ class ReturnRequestAdmin(ViewOnlyMixin, admin.ModelAdmin):
             ]
             extra_context["return_case"] = obj.case
             extra_context["return_request"] = obj
+            extra_context["refund_due"] = services.refund_due(obj)
             extra_context["case_change_url"] = reverse(
                 "admin:cases_case_change", args=[obj.case_id], current_app=self.admin_site.name
             )
@@ -455,6 +469,14 @@ class ReturnRequestAdmin(ViewOnlyMixin, admin.ModelAdmin):
                 carrier=request.POST.get("carrier", ""),
                 tracking_number=request.POST.get("tracking_number", ""),
             )
+        if step == "requeue_refund":
+            return services.requeue_refund(
+                case=case, actor=actor, amount=_amount(request.POST.get("amount"), "amount"), note=note
+            )
+        if step == "close_without_refund":
+            return services.close_without_refund(
+                case=case, actor=actor, reason_text=request.POST.get("reason", "")[:NOTE_MAX_LENGTH]
+            )
         if step == "difference_paid":
             return services.record_difference_paid(
                 case=case, actor=actor, reference=request.POST.get("reference", "")[:200]
@@ -462,12 +484,7 @@ class ReturnRequestAdmin(ViewOnlyMixin, admin.ModelAdmin):
         passed = request.POST.get("passed")
         if passed not in ("1", "0"):
             raise ValidationFailed(fields={"passed": [_("Say whether the inspection passed.")]})
-        try:
-            deductions = Decimal(request.POST.get("deductions", "").strip() or "0")
-        except InvalidOperation:
-            raise ValidationFailed(fields={"deductions": [_("Enter an amount, e.g. 20.00.")]}) from None
-        if not deductions.is_finite():
-            raise ValidationFailed(fields={"deductions": [_("Enter an amount, e.g. 20.00.")]})
+        deductions = _amount(request.POST.get("deductions", "").strip() or "0", "deductions")
         return services.inspect(
             case=case,
             actor=actor,

@@ -93,6 +93,7 @@ def next_step(case) -> str:
         ),
         "inspection_failed": _("Inspection failed; the goods are sent back to you and nothing is refunded."),
         "refund_pending": _("Your refund is being paid."),
+        "refund_refused": _("Your refund needs another look; the shop will contact you."),
         "replacement_shipped": _("Your replacement is on its way; confirm when it arrives.")
         if not deadline
         else _("Your replacement is on its way; confirm when it arrives (by %(deadline)s it counts as received).")
@@ -363,6 +364,33 @@ class ReturnDifferencePaid(APIView):
         case = _return_case(request, number)
         data = _valid(self.DifferencePaidInput, request.data)
         return _render(services.record_difference_paid(case=case, actor=request.user, reference=data["reference"]))
+
+
+class ReturnRequeueRefund(APIView):
+    """Staff: after finance rejected the refund, queue it again (at most what is still due)."""
+
+    class RequeueRefundInput(serializers.Serializer):
+        amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+        note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+    @extend_schema(request=RequeueRefundInput, responses=ReturnCaseOutput)
+    def post(self, request, number):
+        case = _return_case(request, number)
+        data = _valid(self.RequeueRefundInput, request.data)
+        return _render(services.requeue_refund(case=case, actor=request.user, amount=data["amount"], note=data["note"]))
+
+
+class ReturnCloseWithoutRefund(APIView):
+    """Staff: after finance rejected the refund, close the case without one, with a reason the customer sees."""
+
+    class CloseWithoutRefundInput(serializers.Serializer):
+        reason = serializers.CharField(max_length=2000)
+
+    @extend_schema(request=CloseWithoutRefundInput, responses=ReturnCaseOutput)
+    def post(self, request, number):
+        case = _return_case(request, number)
+        data = _valid(self.CloseWithoutRefundInput, request.data)
+        return _render(services.close_without_refund(case=case, actor=request.user, reason_text=data["reason"]))
 
 
 class ReturnConfirmReceipt(APIView):

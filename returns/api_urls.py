@@ -20,5 +20,11 @@ urlpatterns = [
     path(
         "returns/<str:number>/confirm-receipt/", api.ReturnConfirmReceipt.as_view(), name="api-return-confirm-receipt"
     ),
+    path("returns/<str:number>/requeue-refund/", api.ReturnRequeueRefund.as_view(), name="api-return-requeue-refund"),
+    path(
+        "returns/<str:number>/close-without-refund/",
+        api.ReturnCloseWithoutRefund.as_view(),
+        name="api-return-close-without-refund",
+    ),
     path("returns/<str:number>/label/", api.ReturnLabel.as_view(), name="api-return-label"),
 ]

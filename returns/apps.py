@@ -12,11 +12,12 @@ class ReturnsConfig(workflow.FeatureAppConfig):
         super().ready()
         from aftersales.common import demo
         from aftersales.finance.models import Refund
-        from aftersales.finance.services import on_refund_paid
+        from aftersales.finance.services import PAID, REJECTED, on_refund
 
         from . import services
         from .demo import seed
 
         demo.register(seed)
-        for source in (Refund.Source.RETURN, Refund.Source.REFUND_ONLY):
-            on_refund_paid(source, services.refund_paid)
+        for source in (Refund.Source.RETURN, Refund.Source.REFUND_ONLY, Refund.Source.EXCHANGE_DIFFERENCE):
+            on_refund(PAID, source, services.refund_paid)
+            on_refund(REJECTED, source, services.refund_rejected)

@@ -34,6 +34,7 @@ LABEL_STATUSES = frozenset(
         "inspection_passed",
         "inspection_failed",
         "refund_pending",
+        "refund_refused",
         "replacement_shipped",
         "sent_back",
         "completed",

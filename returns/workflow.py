@@ -6,6 +6,8 @@
   receipt (or automatically after the configured days).
 - Reissue: reviewed → the missing items ship → completed the same way.
 - Refund only: reviewed → refund pending → completed.
+- A refund that finance rejects sends the case back to an agent, who queues it again (a corrected
+  amount) or pays nothing: a return's goods are then sent back, a refund-only request is closed.
 
 Deadline handlers live in `returns.deadlines`; they go through `returns.services`."""
 
@@ -25,6 +27,7 @@ STATUSES = {
     "inspection_passed": _("Inspection passed"),
     "inspection_failed": _("Inspection failed"),
     "refund_pending": _("Refund pending: finance is paying your refund"),
+    "refund_refused": _("Refund under review: the shop will contact you"),
     "replacement_shipped": _("Replacement shipped"),
     "sent_back": _("Goods sent back to you"),
     "completed": _("Completed"),
@@ -48,22 +51,30 @@ PARCEL_IN = [
     _t("receive", {"awaiting_parcel"}, "received", _("Parcel received")),
     _t("pass_inspection", {"received"}, "inspection_passed", _("Inspection passed")),
     _t("fail_inspection", {"received"}, "inspection_failed", _("Inspection failed")),
-    _t("send_back", {"inspection_failed"}, "sent_back", _("Send the goods back")),
 ]
 REPLACEMENT_OUT = [
     _t("confirm_receipt", {"replacement_shipped"}, "completed", _("I received the replacement"), allowed="customer"),
     _t("complete", {"replacement_shipped"}, "completed", _("Complete"), allowed="system"),
 ]
+# Finance rejected the refund (R-FIN-3): an agent queues a corrected one, or pays nothing, in which
+# case goods the shop received go back to the customer.
+REFUND_REFUSED = [
+    _t("refund_refused", {"refund_pending"}, "refund_refused", _("Refund rejected by finance"), allowed="system"),
+    _t("requeue_refund", {"refund_refused"}, "refund_pending", _("Queue the refund again")),
+]
 RETURN_TRANSITIONS = [
     *REVIEW,
     *PARCEL_IN,
+    _t("send_back", {"inspection_failed", "refund_refused"}, "sent_back", _("Send the goods back")),
     _t("queue_refund", {"inspection_passed"}, "refund_pending", _("Queue the refund"), allowed="system"),
     # The refund was paid (finance settles it), or nothing was left to refund.
     _t("complete", {"inspection_passed", "refund_pending"}, "completed", _("Complete"), allowed="system"),
+    *REFUND_REFUSED,
 ]
 EXCHANGE_TRANSITIONS = [
     *REVIEW,
     *PARCEL_IN,
+    _t("send_back", {"inspection_failed"}, "sent_back", _("Send the goods back")),
     _t("ship_replacement", {"inspection_passed"}, "replacement_shipped", _("Ship the replacement")),
     *REPLACEMENT_OUT,
 ]
@@ -79,6 +90,8 @@ REFUND_ONLY_TRANSITIONS = [
     _t("reject", {"submitted"}, "rejected", _("Reject")),
     _t("cancel", {"submitted"}, "cancelled", _("Cancel my request"), allowed="customer"),
     _t("complete", {"refund_pending"}, "completed", _("Complete"), allowed="system"),
+    *REFUND_REFUSED,
+    _t("close_without_refund", {"refund_refused"}, "rejected", _("Close without a refund")),
 ]
 
 # Statuses each kind can be in, in the order a case goes through them.
@@ -90,6 +103,7 @@ KIND_STATUSES = {
         "inspection_passed",
         "inspection_failed",
         "refund_pending",
+        "refund_refused",
         "sent_back",
         "completed",
         "rejected",
@@ -110,7 +124,7 @@ KIND_STATUSES = {
         "expired",
     ),
     CaseKind.REISSUE: ("submitted", "reissue_approved", "replacement_shipped", "completed", "rejected", "cancelled"),
-    CaseKind.REFUND_ONLY: ("submitted", "refund_pending", "completed", "rejected", "cancelled"),
+    CaseKind.REFUND_ONLY: ("submitted", "refund_pending", "refund_refused", "completed", "rejected", "cancelled"),
 }
 KIND_TRANSITIONS = {
     CaseKind.RETURN: RETURN_TRANSITIONS,

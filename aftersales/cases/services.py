@@ -170,8 +170,11 @@ def invite_feedback(*, case: Case) -> None:
 
 @transaction.atomic
 def add_note(*, case: Case, actor, note: str, public: bool) -> CaseEvent:
-    """A remark on the timeline: public (the customer sees it) or internal (staff only)."""
-    if actor.pk == case.customer_id:
+    """A remark on the timeline: public (the customer sees it) or internal (staff only). No actor
+    means the system wrote it (another app's service, on the shop's behalf)."""
+    if actor is None:
+        pass
+    elif actor.pk == case.customer_id:
         public = True
     elif not actor.has_perm("cases.add_caseevent"):
         raise NotAllowed()

@@ -223,11 +223,14 @@ def release_refund(*, refund: Refund, actor, note: str = "") -> Refund:
 
 @transaction.atomic
 def reject_refund(*, refund: Refund, actor, reason: str) -> Refund:
-    """No money moves; the amount no longer counts against the order's cap."""
+    """No money moves; the amount no longer counts against the order's cap, and the case it came
+    from goes back to an agent."""
     require_finance(actor)
     reason = _required(reason, "reason", _("Say why the refund is rejected."))
     refund = _locked(refund, *DECISIONS["reject"])
-    return move(refund, State.REJECTED, action="rejected", actor=actor, note=reason, reason=reason)
+    refund = move(refund, State.REJECTED, action="rejected", actor=actor, note=reason, reason=reason)
+    _tell_case_apps(REJECTED, refund)
+    return refund
 
 
 @transaction.atomic
@@ -255,7 +258,7 @@ def resolve_refund(*, refund: Refund, actor, note: str, reference: str = "") -> 
         gateway_reference=(reference or "").strip()[:100] or refund.gateway_reference,
         paid_at=timezone.now(),
     )
-    _settled(refund)
+    _tell_case_apps(PAID, refund)
     return refund
 
 
@@ -267,20 +270,22 @@ def _required(text: str, field: str, message: str) -> str:
 
 
 # --- Settlement -------------------------------------------------------------------------------------
-# Feature apps register what happens to their cases when a refund is paid (a return completes…),
-# so finance never imports them.
-_paid_handlers: dict[str, list[Callable]] = {}
+# Feature apps register what happens to their cases when a refund is paid (a return completes) or
+# rejected (the case goes back to an agent), so finance never imports them.
+PAID, REJECTED = "paid", "rejected"
+_handlers: dict[tuple[str, str], list[Callable]] = {}
 
 
-def on_refund_paid(source: str, handler: Callable) -> None:
-    """Call `handler(refund=…)` inside the transaction that marks a refund of `source` paid."""
-    handlers = _paid_handlers.setdefault(source, [])
+def on_refund(event: str, source: str, handler: Callable) -> None:
+    """Call `handler(refund=…)` inside the transaction that marks a refund of `source` paid (`PAID`)
+    or rejected (`REJECTED`)."""
+    handlers = _handlers.setdefault((event, source), [])
     if handler not in handlers:
         handlers.append(handler)
 
 
-def _settled(refund: Refund) -> None:
-    for handler in _paid_handlers.get(refund.source, []):
+def _tell_case_apps(event: str, refund: Refund) -> None:
+    for handler in _handlers.get((event, refund.source), []):
         handler(refund=refund)
 
 
@@ -301,5 +306,5 @@ def mark_refund_paid(*, refund: Refund, gateway_reference: str = "") -> Refund:
         next_attempt_at=None,
         last_error="",
     )
-    _settled(refund)
+    _tell_case_apps(PAID, refund)
     return refund

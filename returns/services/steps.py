@@ -231,7 +231,8 @@ def inspect(*, case: Case, actor, passed: bool, notes: str = "", deductions: Dec
 
 @transaction.atomic
 def send_back(*, case: Case, actor, carrier: str, tracking_number: str, now: datetime | None = None) -> Case:
-    """R-RET-11: after a failed inspection the goods go back to the customer (at their expense)."""
+    """R-RET-11: after a failed inspection the goods go back to the customer (at their expense); so do
+    a return's goods when finance rejected its refund and the shop pays nothing."""
     _may(case=case, name="send_back", actor=actor)
     carrier, tracking_number = _shipment(carrier, tracking_number)
     _record_outbound(case, carrier, tracking_number, now or timezone.now())
@@ -258,12 +259,14 @@ def _queue_refund(*, case: Case, amount: Decimal, requested_by) -> None:
         Kind.REFUND_ONLY: Refund.Source.REFUND_ONLY,
         Kind.EXCHANGE: Refund.Source.EXCHANGE_DIFFERENCE,
     }.get(case.kind, Refund.Source.RETURN)
+    # The first refund's key is the case's; one queued again after finance rejected it gets a new key.
+    earlier = Refund.objects.filter(case_id=case.pk).count()
     request_refund(
         order=case.order,
         case=case,
         source=source,
         amount=amount,
-        idempotency_key=f"{case.number}:refund",
+        idempotency_key=f"{case.number}:refund" + (f":{earlier + 1}" if earlier else ""),
         requested_by=requested_by,
     )
 
@@ -288,6 +291,54 @@ def refund_paid(*, refund: Refund) -> None:
     case_services.transition(
         case=case, name="complete", note=_("Your refund of %(amount)s was paid.") % {"amount": refund.amount}
     )
+
+
+@transaction.atomic
+def refund_rejected(*, refund: Refund) -> None:
+    """Finance rejected a case's refund (R-FIN-3): a return or refund-only case waiting for it goes
+    back to an agent; an exchange's difference refund is noted on its case. Finance's reason stays
+    internal; the customer is told the shop will contact them. Registered with `aftersales.finance`."""
+    if refund.case_id is None:
+        return
+    case = lock_one(Case, refund.case_id)
+    internal = _("Finance rejected the refund of %(amount)s: %(reason)s") % {
+        "amount": refund.amount,
+        "reason": refund.reason,
+    }
+    case_services.add_note(case=case, actor=None, note=internal, public=False)
+    if case.status == "refund_pending":
+        case_services.transition(
+            case=case,
+            name="refund_refused",
+            note=_("Your refund needs another look; the shop will contact you."),
+        )
+
+
+@transaction.atomic
+def requeue_refund(*, case: Case, actor, amount: Decimal, note: str = "") -> Case:
+    """After finance rejected the refund, an agent queues it again, at most what is still due."""
+    _may(case=case, name="requeue_refund", actor=actor)
+    due = refund_due(_request_for(case))
+    if amount is None or not amount.is_finite() or amount <= 0:
+        raise ValidationFailed(fields={"amount": [_("A refund must be more than zero.")]})
+    if amount > due:
+        raise ValidationFailed(fields={"amount": [_("At most %(due)s is due on this request.") % {"due": due}]})
+    _queue_refund(case=case, amount=amount, requested_by=actor)
+    message = _("Your refund of %(amount)s is queued for payment.") % {"amount": amount}
+    return case_services.transition(
+        case=case, name="requeue_refund", actor=actor, note=message + (f"\n{note.strip()}" if note.strip() else "")
+    )
+
+
+@transaction.atomic
+def close_without_refund(*, case: Case, actor, reason_text: str) -> Case:
+    """After finance rejected a refund-only request's refund, an agent closes it without one, telling
+    the customer why (a return's goods are sent back instead: `send_back`)."""
+    _may(case=case, name="close_without_refund", actor=actor)
+    reason_text = (reason_text or "").strip()
+    if not reason_text:
+        raise ValidationFailed(fields={"reason": [_("Tell the customer why no refund is paid.")]})
+    return case_services.transition(case=case, name="close_without_refund", actor=actor, note=reason_text)
 
 
 # --- The replacement (exchange, reissue) -------------------------------------------------------------
