@@ -47,3 +47,36 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("postgres"):
             item.add_marker(skip)
+
+
+@pytest.fixture
+def plain_flow(monkeypatch):
+    """A kind whose staff steps are plain moves, taken with the case page's buttons and the cases API
+    (no app page of its own): the ticket kind's table, replaced for the test, so these generic tests
+    do not change each time a feature app gives its kind a flow of its own."""
+    from aftersales.cases import workflow
+    from aftersales.cases.models import CaseKind
+
+    def t(name, sources, target, allowed="cases.change_case"):
+        return workflow.Transition(name, frozenset(sources), target, allowed=allowed)
+
+    transitions = [
+        t("accept", {"submitted"}, "accepted"),
+        t("reject", {"submitted"}, "rejected"),
+        t("cancel", {"submitted"}, "cancelled", allowed="customer"),
+        t("receive", {"accepted"}, "received"),
+        t("close", {"received"}, "closed"),
+        t("archive", {"closed"}, "archived", allowed="system"),
+    ]
+    flow = workflow.Workflow(
+        kind=CaseKind.TICKET,
+        initial="submitted",
+        statuses={
+            s: s.capitalize()
+            for s in ("submitted", "accepted", "rejected", "cancelled", "received", "closed", "archived")
+        },
+        final=frozenset({"rejected", "cancelled", "closed", "archived"}),
+        transitions={x.name: x for x in transitions},
+    )
+    monkeypatch.setitem(workflow._registry, CaseKind.TICKET, flow)
+    return flow

@@ -1,37 +1,118 @@
-"""Transition table for warranty claims (R-WAR-5). The warranty issue extends it with diagnosis
-outcomes, paid quotes and the ship-in deadline."""
+"""Transition table for warranty claims (R-WAR-3, R-WAR-5, R-WAR-10).
+
+submitted → accepted: awaiting the unit (a ship-in deadline) or a visit booked → received → diagnosing →
+- covered → repairing → quality check → shipped back → closed (the customer confirms, or after N days);
+- excluded (R-WAR-3) → the customer accepts the paid quote (→ repairing), declines it or lets it lapse
+  (→ the unit goes back unrepaired), or appeals once (→ a supervisor upholds or overturns);
+- irreparable → handed over: a replacement, or a refund where none is sold (the returns app's case).
+A repair unfinished after N days offers a free replacement (R-WAR-10), which also hands over.
+
+Who: agents and technicians move the parcel (`cases.change_case`); technicians diagnose, repair and
+check (`warranty.repair_claim`); supervisors decide appeals (`warranty.decide_appeal`). Step logic
+lives in `warranty.services`; deadline handlers in `warranty.deadlines`."""
 
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.cases.models import CaseKind
-from aftersales.cases.workflow import Transition, Workflow
+from aftersales.cases.workflow import DeadlineAction, Transition, Workflow
 
 STATUSES = {
     "submitted": _("Submitted"),
-    "accepted": _("Accepted: awaiting the unit"),
-    "rejected": _("Rejected"),
+    "awaiting_unit": _("Accepted: awaiting your unit"),
+    "visit_booked": _("Accepted: technician visit booked"),
     "received": _("Unit received"),
+    "diagnosing": _("Being diagnosed"),
+    "excluded": _("Not covered: paid repair offered"),
+    "appealed": _("Appeal with a supervisor"),
     "repairing": _("Being repaired"),
-    "shipped_back": _("Shipped back"),
+    "quality_check": _("Quality check"),
+    "returning": _("Being returned unrepaired"),
+    "shipped_back": _("Repaired and shipped back"),
     "closed": _("Closed"),
+    "returned_unrepaired": _("Returned unrepaired"),
+    "handed_over": _("Replaced or refunded instead"),
+    "rejected": _("Rejected"),
+    "cancelled": _("Cancelled"),
+    "expired": _("Expired (unit not sent in time)"),
 }
+FINAL = frozenset({"closed", "returned_unrepaired", "handed_over", "rejected", "cancelled", "expired"})
+FEEDBACK_ON = frozenset({"closed", "returned_unrepaired", "handed_over", "rejected"})
+# The unit is with the shop or its centre: the statuses a repair board shows and R-WAR-10 watches.
+IN_WORKSHOP = frozenset({"received", "diagnosing", "repairing", "quality_check"})
+
+STAFF = "cases.change_case"
+TECHNICIAN = "warranty.repair_claim"
+SUPERVISOR = "warranty.decide_appeal"
+
+
+def _t(name, sources, target, label, allowed=STAFF):
+    return Transition(name=name, sources=frozenset(sources), target=target, allowed=allowed, label=label)
+
+
+TRANSITIONS = [
+    _t("accept", {"submitted"}, "awaiting_unit", _("Accept")),
+    _t("book_visit", {"submitted"}, "visit_booked", _("Accept and book the visit")),
+    _t("reject", {"submitted"}, "rejected", _("Reject")),
+    _t("cancel", {"submitted", "awaiting_unit", "visit_booked"}, "cancelled", _("Cancel my claim"), "customer"),
+    _t("expire", {"awaiting_unit"}, "expired", _("Expire"), "system"),
+    _t("receive", {"awaiting_unit"}, "received", _("Unit received")),
+    _t("start_diagnosis", {"received", "visit_booked"}, "diagnosing", _("Start diagnosis"), TECHNICIAN),
+    _t("diagnose_covered", {"diagnosing"}, "repairing", _("Covered: repair"), TECHNICIAN),
+    _t("diagnose_excluded", {"diagnosing"}, "excluded", _("Not covered"), TECHNICIAN),
+    _t("diagnose_irreparable", {"diagnosing"}, "handed_over", _("Cannot be repaired"), TECHNICIAN),
+    _t("accept_quote", {"excluded"}, "repairing", _("Accept the paid repair"), "customer"),
+    _t("decline_quote", {"excluded"}, "returning", _("Decline: send my unit back"), "customer"),
+    _t("quote_lapsed", {"excluded"}, "returning", _("Quote lapsed"), "system"),
+    _t("appeal", {"excluded"}, "appealed", _("Appeal the decision"), "customer"),
+    _t("uphold", {"appealed"}, "excluded", _("Uphold the exclusion"), SUPERVISOR),
+    _t("overturn", {"appealed"}, "repairing", _("Overturn: repair for free"), SUPERVISOR),
+    _t("repaired", {"repairing"}, "quality_check", _("Repair done"), TECHNICIAN),
+    _t("fail_quality_check", {"quality_check"}, "repairing", _("Quality check failed"), TECHNICIAN),
+    _t("ship_back", {"quality_check"}, "shipped_back", _("Quality checked: ship back"), TECHNICIAN),
+    _t("ship_back_unrepaired", {"returning"}, "returned_unrepaired", _("Ship back unrepaired")),
+    _t("confirm_receipt", {"shipped_back"}, "closed", _("I received my unit"), "customer"),
+    _t("close", {"shipped_back"}, "closed", _("Close"), "system"),
+    _t("take_replacement", IN_WORKSHOP, "handed_over", _("Take the free replacement"), "customer"),
+]
+
+EXPIRE_UNSENT = "expire_unsent"
+QUOTE_LAPSED = "quote_lapsed"
+LONG_REPAIR = "long_repair"
+CONFIRM_RECEIPT = "confirm_receipt"
+
+
+def _deadline_actions() -> list[DeadlineAction]:
+    from . import deadlines
+
+    return [
+        DeadlineAction(
+            name=EXPIRE_UNSENT,
+            transition="expire",
+            note=_("The unit was not sent within the deadline after acceptance, so the claim was closed."),
+        ),
+        DeadlineAction(name=QUOTE_LAPSED, handler=deadlines.quote_lapsed),
+        DeadlineAction(name=LONG_REPAIR, handler=deadlines.long_repair),
+        DeadlineAction(name=CONFIRM_RECEIPT, handler=deadlines.confirm_receipt),
+    ]
+
+
+def staff_steps_url(case) -> str:
+    """Staff take a claim's steps on its repair page, where checks, parts and deadlines are handled."""
+    from django.urls import reverse
+
+    return reverse("admin:warranty_claim_change", args=[case.pk])
 
 
 def workflows() -> list[Workflow]:
-    ts = [
-        Transition("accept", frozenset({"submitted"}), "accepted"),
-        Transition("reject", frozenset({"submitted"}), "rejected"),
-        Transition("receive", frozenset({"accepted"}), "received"),
-        Transition("start_repair", frozenset({"received"}), "repairing"),
-        Transition("ship_back", frozenset({"repairing"}), "shipped_back"),
-        Transition("close", frozenset({"shipped_back"}), "closed"),
-    ]
     return [
         Workflow(
             kind=CaseKind.WARRANTY,
             initial="submitted",
             statuses=STATUSES,
-            final=frozenset({"rejected", "closed"}),
-            transitions={t.name: t for t in ts},
+            final=FINAL,
+            transitions={t.name: t for t in TRANSITIONS},
+            deadline_actions={a.name: a for a in _deadline_actions()},
+            feedback_on=FEEDBACK_ON,
+            staff_steps_url=staff_steps_url,
         )
     ]

@@ -23,6 +23,11 @@ _CASE_WORK = [
     "cases.view_notification",
     "returns.view_returnrequest",
     "returns.view_returnline",
+    "warranty.view_claim",
+    "warranty.view_unit",
+    "warranty.view_partused",
+    "warranty.view_servicecentre",
+    "warranty.view_accessory",
 ]
 _ORDER_READ = [
     "orders.view_order",
@@ -40,7 +45,7 @@ _LEDGER_READ = ["finance.view_balanceentry", "finance.view_pointsentry", "financ
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     CUSTOMER: [],
     AGENT: _ORDER_READ + _CASE_WORK,
-    TECHNICIAN: _ORDER_READ + _CASE_WORK,
+    TECHNICIAN: _ORDER_READ + _CASE_WORK + ["warranty.repair_claim", "warranty.add_partused"],
     FINANCE: [
         *_ORDER_READ,
         "cases.view_case",
@@ -75,6 +80,18 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_LEDGER_READ,
         "returns.view_returnsettings",
         "returns.change_returnsettings",
+        "warranty.repair_claim",
+        "warranty.decide_appeal",
+        "warranty.view_warrantysettings",
+        "warranty.change_warrantysettings",
+        "warranty.add_servicecentre",
+        "warranty.change_servicecentre",
+        "warranty.view_centreclosure",
+        "warranty.add_centreclosure",
+        "warranty.change_centreclosure",
+        "warranty.delete_centreclosure",
+        "warranty.add_accessory",
+        "warranty.change_accessory",
     ],
 }
 

@@ -1,6 +1,7 @@
 """Every write on a return request (DOMAIN §2). `submit` opens one; `steps` moves it on."""
 
 from ..workflow import EXPIRE_UNSHIPPED, INSPECTION_OVERDUE, REMIND_UNSHIPPED
+from .entitled import open_entitled
 from .steps import (
     approve,
     cancel,
@@ -32,6 +33,7 @@ __all__ = [
     "difference_unpaid",
     "enter_tracking",
     "inspect",
+    "open_entitled",
     "receive",
     "record_difference_paid",
     "refund_due",

@@ -17,6 +17,7 @@ from aftersales.cases.calendar import add_business_days
 from aftersales.cases.models import Case
 from aftersales.common.errors import InvalidTransition, NotAllowed, PolicyRefused, ValidationFailed
 from aftersales.common.locks import lock_one
+from aftersales.common.shipping import shipment
 from aftersales.finance.models import Refund
 from aftersales.finance.services import request_refund
 from aftersales.orders.guarantees import end_of_local_day, window_end
@@ -45,20 +46,6 @@ def _may(*, case: Case, name: str, actor) -> None:
 
 def _when(moment: datetime) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
-
-
-def _shipment(carrier: str, tracking_number: str) -> tuple[str, str]:
-    """A carrier and a tracking number, both required, at most 64 characters each."""
-    carrier, tracking_number = (carrier or "").strip(), (tracking_number or "").strip()
-    errors = {}
-    for field, value in (("carrier", carrier), ("tracking_number", tracking_number)):
-        if not value:
-            errors[field] = [_("This field is required.")]
-        elif len(value) > 64:
-            errors[field] = [_("At most 64 characters.")]
-    if errors:
-        raise ValidationFailed(fields=errors)
-    return carrier, tracking_number
 
 
 # --- Review --------------------------------------------------------------------------------------
@@ -134,7 +121,7 @@ def enter_tracking(*, case: Case, customer, carrier: str, tracking_number: str, 
     locked = lock_one(Case, case.pk)
     if locked.status != "awaiting_parcel":
         raise InvalidTransition()
-    carrier, tracking_number = _shipment(carrier, tracking_number)
+    carrier, tracking_number = shipment(carrier, tracking_number)
     ReturnRequest.objects.filter(case_id=case.pk).update(
         carrier=carrier, tracking_number=tracking_number, shipped_at=now
     )
@@ -234,7 +221,7 @@ def send_back(*, case: Case, actor, carrier: str, tracking_number: str, now: dat
     """R-RET-11: after a failed inspection the goods go back to the customer (at their expense); so do
     a return's goods when finance rejected its refund and the shop pays nothing."""
     _may(case=case, name="send_back", actor=actor)
-    carrier, tracking_number = _shipment(carrier, tracking_number)
+    carrier, tracking_number = shipment(carrier, tracking_number)
     _record_outbound(case, carrier, tracking_number, now or timezone.now())
     return case_services.transition(
         case=case,
@@ -388,7 +375,7 @@ def ship_replacement(*, case: Case, actor, carrier: str, tracking_number: str, n
             _("The customer has not paid the price difference (%(amount)s) yet.") % {"amount": request.amount_due},
             rule="R-RET-5",
         )
-    carrier, tracking_number = _shipment(carrier, tracking_number)
+    carrier, tracking_number = shipment(carrier, tracking_number)
     _record_outbound(case, carrier, tracking_number, now)
     days = selectors.shop_policy().receipt_confirm_days
     return case_services.transition(

@@ -47,7 +47,7 @@ def test_portal_foreign_case_is_404(client, customer, other_customer):
     assert mine.number in listing and theirs.number not in listing
 
 
-def test_customer_sees_public_timeline_only_and_the_cancel_action(api, customer, agent):
+def test_customer_sees_public_timeline_only_and_the_cancel_action(api, customer, agent, plain_flow):
     case = factories.open_case(customer=customer)
     services.add_note(case=case, actor=agent, note="internal: check fraud score", public=False)
     api.force_authenticate(customer)
@@ -59,8 +59,8 @@ def test_customer_sees_public_timeline_only_and_the_cancel_action(api, customer,
     assert [e["type"] for e in body["events"]] == ["opened", "note"]
     # A return's staff steps are its own endpoints (they set deadlines, queue refunds…), not here.
     assert body["available_transitions"] == []
-    warranty = factories.open_case(customer=customer, kind=CaseKind.WARRANTY)
-    body = api.get(reverse("api-case-detail", args=[warranty.number])).json()
+    plain = factories.open_case(customer=customer, kind=CaseKind.TICKET)
+    body = api.get(reverse("api-case-detail", args=[plain.number])).json()
     assert set(body["available_transitions"]) == {"accept", "reject"}
 
 
@@ -76,8 +76,8 @@ def test_a_kinds_own_staff_steps_are_refused_through_the_generic_api(api, custom
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
 
 
-def test_transition_over_the_api_and_conflict_codes(api, customer, agent):
-    case = factories.open_case(customer=customer, kind=CaseKind.WARRANTY)
+def test_transition_over_the_api_and_conflict_codes(api, customer, agent, plain_flow):
+    case = factories.open_case(customer=customer, kind=CaseKind.TICKET)
     api.force_authenticate(agent)
     url = reverse("api-case-transition", args=[case.number])
     assert api.post(url, {"name": "accept"}).json()["status"] == "accepted"

@@ -1,0 +1,352 @@
+"""Warranty claims through `warranty.services`: units, filing, the repair flow and its rules
+(R-WAR-1 … R-WAR-10)."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from aftersales.cases.deadlines import sweep_due_deadlines
+from aftersales.cases.models import Case, CaseEvent, Notification
+from aftersales.common.errors import InvalidTransition, NotAllowed, PolicyRefused, ValidationFailed
+from returns.models import ReturnRequest
+from tests.returns.test_submit import photo
+from tests.warranty.conftest import ALL_DOCUMENTS, tv_order_for
+from warranty import services
+from warranty.models import Claim, PartUsed, Unit, WarrantySettings
+
+pytestmark = pytest.mark.django_db
+
+
+def file(order, *, fault="display", remedy="repair", documents=ALL_DOCUMENTS, **kwargs):
+    return services.file_claim(
+        customer=order.customer,
+        line=order.lines.get(),
+        fault=fault,
+        description=kwargs.pop("description", "Black screen after ten minutes"),
+        remedy=remedy,
+        documents=documents,
+        photos=kwargs.pop("photos", [photo()]),
+        **kwargs,
+    )
+
+
+def repaired_and_shipped(case, technician, *, now=None):
+    case = services.receive(case=case, actor=technician, now=now)
+    case = services.start_diagnosis(case=case, actor=technician, now=now)
+    case = services.diagnose(case=case, actor=technician, outcome="covered", notes="Backlight driver failed", now=now)
+    case = services.repaired(case=case, actor=technician, now=now)
+    return services.ship_back(case=case, actor=technician, carrier="SF", tracking_number="SF100", now=now)
+
+
+# --- Units (R-WAR-1) -------------------------------------------------------------------------------------
+
+
+def test_R_WAR_1_a_serial_is_registered_once_per_line_and_never_reveals_other_customers(customer, other_customer):
+    order = tv_order_for(customer)
+    line = order.lines.get()
+    unit = services.register_unit(line=line, serial_number=" ab 12-34 ", source="customer", customer=customer)
+    assert unit.serial_number == "AB12-34"
+    assert services.register_unit(line=line, serial_number="ab12-34", source="customer", customer=customer) == unit
+    theirs = tv_order_for(other_customer).lines.get()
+    # The same serial on someone else's line is accepted like any other: nothing tells them it exists.
+    same = services.register_unit(line=theirs, serial_number="AB12-34", source="customer", customer=other_customer)
+    assert same.pk != unit.pk and Unit.objects.filter(serial_number="AB12-34").count() == 2
+    with pytest.raises(NotAllowed):
+        services.register_unit(line=line, serial_number="XYZ", source="customer", customer=other_customer)
+    with pytest.raises(ValidationFailed) as full:  # one unit on the line, already registered
+        services.register_unit(line=line, serial_number="OTHER1", source="customer", customer=customer)
+    assert "serial_number" in full.value.fields
+    with pytest.raises(ValidationFailed):
+        services.register_unit(line=line, serial_number="<script>", source="customer", customer=customer)
+
+
+# --- Filing ------------------------------------------------------------------------------------------------
+
+
+def test_R_WAR_2_a_repair_on_day_20_is_routed_and_accepted_at_once(tv_order, centre):
+    tv_order.customer.region = "上海"
+    tv_order.customer.save()
+    product = tv_order.lines.get().product
+    centre.brands.add(product.brand)
+    case = file(tv_order)
+    claim = Claim.objects.get(case=case)
+    assert case.kind == "warranty" and case.status == "awaiting_unit" and case.deadline_action == "expire_unsent"
+    assert claim.centre == centre and claim.missing_documents == [] and claim.fault == "display"
+    assert centre.address in case.events.filter(to_status="awaiting_unit").get().note
+    assert case.attachments.count() == 1
+
+
+def test_R_WAR_2_return_and_exchange_are_refused_on_day_20_and_handed_to_returns_on_day_5(customer):
+    late = tv_order_for(customer, days_ago=20)
+    for remedy in ("return", "exchange"):
+        with pytest.raises(PolicyRefused) as refused:
+            file(late, remedy=remedy)
+        assert refused.value.rule == "R-WAR-2"
+    early = tv_order_for(customer, days_ago=5)
+    case = file(early, remedy="exchange")
+    assert case.kind == "exchange" and ReturnRequest.objects.get(case=case).reason == "quality"
+    assert not Claim.objects.exists()
+
+
+def test_R_WAR_2_out_of_warranty_is_refused(customer):
+    order = tv_order_for(customer, days_ago=400)
+    with pytest.raises(PolicyRefused) as refused:
+        file(order)
+    assert refused.value.rule == "R-WAR-2" and "paid repair" in refused.value.message
+
+
+def test_R_WAR_4_no_original_invoice_blocks_and_other_gaps_are_recorded(tv_order):
+    with pytest.raises(PolicyRefused) as refused:
+        file(tv_order, documents=["warranty_card", "accessories", "packaging", "manual"])
+    assert refused.value.rule == "R-WAR-4" and "documents" in refused.value.fields
+    case = file(tv_order, documents=["original_invoice", "accessories"])
+    claim = Claim.objects.get(case=case)
+    assert claim.missing_documents == ["warranty_card", "packaging", "manual"]
+    assert case.status == "submitted"  # something is missing: an agent looks first
+
+
+def test_bad_input_is_a_field_error_and_another_customers_line_is_refused(tv_order, other_customer):
+    with pytest.raises(ValidationFailed) as bad:
+        services.file_claim(
+            customer=tv_order.customer, line=tv_order.lines.get(), fault="nope", description=" ", remedy="x"
+        )
+    assert set(bad.value.fields) == {"fault", "description", "remedy"}
+    with pytest.raises(NotAllowed):
+        services.file_claim(customer=other_customer, line=tv_order.lines.get(), fault="display", description="x")
+
+
+def test_R_WAR_7_an_on_site_visit_needs_a_centre_that_visits_the_region(tv_order, centre, agent):
+    tv_order.customer.region = "上海"
+    tv_order.customer.save()
+    with pytest.raises(PolicyRefused) as refused:  # the centre does not serve this brand yet
+        file(tv_order, mode="on_site")
+    assert refused.value.rule == "R-WAR-7"
+    centre.brands.add(tv_order.lines.get().product.brand)
+    case = file(tv_order, mode="on_site")
+    assert case.status == "submitted"  # an agent books the visit
+    with pytest.raises(ValidationFailed):
+        services.book_visit(case=case, actor=agent, visit_at=timezone.now() - timedelta(hours=1))
+    case = services.book_visit(case=case, actor=agent, visit_at=timezone.now() + timedelta(days=1))
+    assert case.status == "visit_booked"
+
+
+# --- The repair ------------------------------------------------------------------------------------------
+
+
+def test_R_WAR_5_a_covered_repair_from_arrival_to_closing(tv_order, technician, agent):
+    case = file(tv_order)
+    case = services.enter_tracking(case=case, customer=tv_order.customer, carrier="SF", tracking_number="SF1")
+    assert case.deadline_at is None  # sent: it no longer expires
+    with pytest.raises(NotAllowed):  # agents move parcels; technicians diagnose
+        services.start_diagnosis(case=services.receive(case=case, actor=agent), actor=agent)
+    case.refresh_from_db()
+    case = services.start_diagnosis(case=case, actor=technician)
+    case = services.diagnose(case=case, actor=technician, outcome="covered", notes="Backlight driver failed")
+    assert case.status == "repairing" and case.deadline_action == "long_repair"
+    part = services.add_part(case=case, actor=technician, name="LED driver board", quantity=1, unit_price="120.00")
+    assert part.unit_price == Decimal("0.00")  # under warranty the part is free
+    case = services.repaired(case=case, actor=technician)
+    case = services.fail_quality_check(case=case, actor=technician, notes="Flicker remains")
+    assert case.status == "repairing"
+    case = services.repaired(case=case, actor=technician)
+    case = services.ship_back(case=case, actor=technician, carrier="SF", tracking_number="SF2")
+    assert case.status == "shipped_back" and case.deadline_action == "confirm_receipt"
+    case = services.confirm_receipt(case=case, actor=tv_order.customer)
+    assert case.status == "closed" and case.closed_at is not None
+    steps = list(case.events.filter(type=CaseEvent.Type.TRANSITION).values_list("to_status", flat=True))
+    assert steps == [
+        "awaiting_unit",
+        "received",
+        "diagnosing",
+        "repairing",
+        "quality_check",
+        "repairing",
+        "quality_check",
+        "shipped_back",
+        "closed",
+    ]
+
+
+def test_R_WAR_8_days_in_repair_extend_the_next_claims_coverage(tv_order, technician):
+    case = file(tv_order)
+    received = timezone.now() - timedelta(days=12)
+    case = services.receive(case=case, actor=technician, now=received)
+    case = services.start_diagnosis(case=case, actor=technician)
+    case = services.diagnose(case=case, actor=technician, outcome="covered", notes="Power board")
+    case = services.repaired(case=case, actor=technician)
+    case = services.ship_back(case=case, actor=technician, carrier="SF", tracking_number="SF3")
+    claim = Claim.objects.get(case=case)
+    assert claim.repair_days == 12
+    assert "extended by the 12 days" in case.events.get(to_status="shipped_back").note
+    from warranty import selectors
+
+    cover = selectors.line_coverage(tv_order.lines.get())
+    assert cover.extension_days == 12 and cover.ends_at - cover.base_ends_at == timedelta(days=12)
+
+
+def test_R_WAR_9_a_third_failure_of_the_same_fault_gets_a_replacement(tv_order, technician):
+    for _round in range(2):
+        case = repaired_and_shipped(file(tv_order), technician)
+        services.confirm_receipt(case=case, actor=tv_order.customer)
+    with pytest.raises(PolicyRefused):  # a different fault is just another repair
+        file(tv_order, fault="audio", remedy="exchange")
+    case = file(tv_order, remedy="exchange")
+    assert case.kind == "exchange" and case.status == "awaiting_parcel"  # granted: approved at once
+    assert case.events.get(type="opened").data["entitled_by"] == "R-WAR-9"
+    assert ReturnRequest.objects.get(case=case).exchange_product == tv_order.lines.get().product
+
+
+def test_R_WAR_3_an_exclusion_needs_reason_evidence_and_explanation_and_a_quote_is_paid_before_shipping(
+    tv_order, technician, agent
+):
+    case = services.start_diagnosis(case=services.receive(case=file(tv_order), actor=technician), actor=technician)
+    with pytest.raises(ValidationFailed) as missing:
+        services.diagnose(case=case, actor=technician, outcome="excluded", notes="Cracked panel")
+    assert set(missing.value.fields) == {"exclusion", "explanation", "photos"}
+    case = services.diagnose(
+        case=case,
+        actor=technician,
+        outcome="excluded",
+        notes="Cracked panel",
+        exclusion="accident",
+        explanation="The panel is cracked from an impact; impacts are not covered.",
+        quote="850.00",
+        photos=[photo("crack.jpg")],
+    )
+    assert case.status == "excluded" and case.deadline_action == "quote_lapsed"
+    note = case.events.get(to_status="excluded").note
+    assert "Accidental damage" in note and "850.00" in note and "appeal" in note
+    case = services.accept_quote(case=case, customer=tv_order.customer)
+    assert case.status == "repairing" and Claim.objects.get(case=case).amount_due == Decimal("850.00")
+    assert case.deadline_at is None  # a paid repair earns no R-WAR-10 offer
+    part = services.add_part(case=case, actor=technician, name="Panel", quantity=1, unit_price="700.00")
+    assert part.unit_price == Decimal("700.00")
+    case = services.repaired(case=case, actor=technician)
+    with pytest.raises(PolicyRefused):
+        services.ship_back(case=case, actor=technician, carrier="SF", tracking_number="SF4")
+    services.record_payment(case=case, actor=agent, reference="PAY-1")
+    case.refresh_from_db()
+    case = services.ship_back(case=case, actor=technician, carrier="SF", tracking_number="SF4")
+    assert case.status == "shipped_back" and Claim.objects.get(case=case).repair_days == 0  # paid: no extension
+
+
+def excluded(order, technician, *, quote="850.00"):
+    case = services.start_diagnosis(case=services.receive(case=file(order), actor=technician), actor=technician)
+    return services.diagnose(
+        case=case,
+        actor=technician,
+        outcome="excluded",
+        notes="Liquid inside",
+        exclusion="accident",
+        explanation="Liquid damage.",
+        quote=quote,
+        photos=[photo()],
+    )
+
+
+def test_R_WAR_3_an_appeal_once_goes_to_a_supervisor_who_may_overturn(tv_order, technician, supervisor):
+    case = excluded(tv_order, technician)
+    case = services.appeal(case=case, customer=tv_order.customer, text="It was never near water.")
+    assert case.status == "appealed"
+    assert Notification.objects.filter(user=supervisor, case=case).exists()
+    with pytest.raises(NotAllowed):  # a technician does not judge their own diagnosis
+        services.decide_appeal(case=case, actor=technician, overturn=True, note="ok")
+    case = services.decide_appeal(case=case, actor=supervisor, overturn=True, note="The sensor was faulty.")
+    assert case.status == "repairing" and Claim.objects.get(case=case).diagnosis == "covered"
+    assert case.deadline_action == "long_repair"
+
+
+def test_R_WAR_3_an_upheld_exclusion_cannot_be_appealed_again_and_declining_returns_the_unit(
+    tv_order, technician, supervisor, agent
+):
+    case = excluded(tv_order, technician)
+    case = services.appeal(case=case, customer=tv_order.customer, text="Please check again.")
+    case = services.decide_appeal(case=case, actor=supervisor, overturn=False, note="Corrosion on the board.")
+    assert case.status == "excluded" and case.deadline_action == "quote_lapsed"
+    with pytest.raises(PolicyRefused) as again:
+        services.appeal(case=case, customer=tv_order.customer, text="Again")
+    assert again.value.rule == "R-WAR-3"
+    case = services.decline_quote(case=case, customer=tv_order.customer)
+    assert case.status == "returning"
+    case = services.ship_back_unrepaired(case=case, actor=agent, carrier="SF", tracking_number="SF5")
+    assert case.status == "returned_unrepaired" and case.closed_at is not None
+
+
+def test_R_WAR_3_a_lapsed_quote_sends_the_unit_back_unrepaired(tv_order, technician):
+    case = excluded(tv_order, technician)
+    sweep_due_deadlines(now=case.deadline_at + timedelta(seconds=1))
+    case.refresh_from_db()
+    assert case.status == "returning"
+
+
+def test_R_WAR_5_irreparable_becomes_a_replacement_or_a_refund_when_no_longer_sold(customer, technician):
+    order = tv_order_for(customer)
+    case = services.start_diagnosis(case=services.receive(case=file(order), actor=technician), actor=technician)
+    case = services.diagnose(case=case, actor=technician, outcome="irreparable", notes="Panel unavailable")
+    claim = Claim.objects.get(case=case)
+    assert case.status == "handed_over" and claim.handed_over_to.kind == "reissue"
+    assert claim.handed_over_to.status == "reissue_approved"
+
+    gone = tv_order_for(customer)
+    product = gone.lines.get().product
+    product.active = False
+    product.save(update_fields=["active"])
+    case = services.start_diagnosis(case=services.receive(case=file(gone), actor=technician), actor=technician)
+    case = services.diagnose(case=case, actor=technician, outcome="irreparable", notes="No parts")
+    refund_case = Claim.objects.get(case=case).handed_over_to
+    assert refund_case.kind == "refund_only" and refund_case.status == "refund_pending"
+    assert refund_case.refunds.get().amount == Decimal("3999.00")
+
+
+def test_R_WAR_10_a_repair_past_30_days_offers_a_free_replacement(tv_order, technician):
+    received = timezone.now() - timedelta(days=31)
+    case = services.receive(case=file(tv_order), actor=technician, now=received)
+    case = services.start_diagnosis(case=case, actor=technician)
+    case = services.diagnose(case=case, actor=technician, outcome="covered", notes="Waiting for a part")
+    with pytest.raises(PolicyRefused):  # not offered yet
+        services.take_replacement(case=case, customer=tv_order.customer)
+    sweep_due_deadlines()
+    case.refresh_from_db()
+    assert Claim.objects.get(case=case).replacement_offered_at is not None
+    assert Notification.objects.filter(user=tv_order.customer, case=case, title__contains="replacement").exists()
+    sweep_due_deadlines()  # offered once
+    assert Notification.objects.filter(user=tv_order.customer, case=case, title__contains="replacement").count() == 1
+    case = services.take_replacement(case=case, customer=tv_order.customer)
+    assert case.status == "handed_over"
+    assert Case.objects.get(pk=Claim.objects.get(case=case).handed_over_to_id).kind == "reissue"
+
+
+def test_R_WAR_10_is_a_knob(tv_order, technician):
+    WarrantySettings.objects.update_or_create(pk=1, defaults={"long_repair_days": 5})
+    case = services.receive(case=file(tv_order), actor=technician, now=timezone.now() - timedelta(days=6))
+    sweep_due_deadlines()
+    assert Claim.objects.get(case=case).replacement_offered_at is not None
+
+
+def test_an_unsent_unit_expires_the_claim_and_the_customer_may_cancel_before(tv_order):
+    case = file(tv_order)
+    sweep_due_deadlines(now=case.deadline_at + timedelta(seconds=1))
+    case.refresh_from_db()
+    assert case.status == "expired"
+    other = file(tv_order)
+    assert services.cancel(case=other, customer=tv_order.customer).status == "cancelled"
+
+
+def test_a_shipped_back_unit_closes_by_itself_after_the_confirmation_days(tv_order, technician):
+    case = repaired_and_shipped(file(tv_order), technician)
+    sweep_due_deadlines(now=case.deadline_at + timedelta(seconds=1))
+    case.refresh_from_db()
+    assert case.status == "closed"
+
+
+def test_customers_cannot_take_staff_steps_and_steps_check_the_status(tv_order, other_customer, technician):
+    case = file(tv_order)
+    with pytest.raises(NotAllowed):
+        services.receive(case=case, actor=tv_order.customer)
+    with pytest.raises(NotAllowed):
+        services.cancel(case=case, customer=other_customer)
+    with pytest.raises(InvalidTransition):
+        services.repaired(case=case, actor=technician)
+    assert not PartUsed.objects.exists()

@@ -1,0 +1,53 @@
+"""Every write on warranty claims and units (DOMAIN §3). `claims` registers units and files claims;
+`steps` moves a repair on."""
+
+from .claims import file_claim, register_unit
+from .steps import (
+    accept,
+    accept_quote,
+    add_part,
+    appeal,
+    book_visit,
+    cancel,
+    confirm_receipt,
+    decide_appeal,
+    decline_quote,
+    diagnose,
+    enter_tracking,
+    fail_quality_check,
+    offer_replacement,
+    receive,
+    record_payment,
+    reject,
+    repaired,
+    ship_back,
+    ship_back_unrepaired,
+    start_diagnosis,
+    take_replacement,
+)
+
+__all__ = [
+    "accept",
+    "accept_quote",
+    "add_part",
+    "appeal",
+    "book_visit",
+    "cancel",
+    "confirm_receipt",
+    "decide_appeal",
+    "decline_quote",
+    "diagnose",
+    "enter_tracking",
+    "fail_quality_check",
+    "file_claim",
+    "offer_replacement",
+    "receive",
+    "record_payment",
+    "register_unit",
+    "reject",
+    "repaired",
+    "ship_back",
+    "ship_back_unrepaired",
+    "start_diagnosis",
+    "take_replacement",
+]
