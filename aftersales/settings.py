@@ -193,6 +193,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "aftersales.finance.tasks.sweep_refunds",
         "schedule": env.float("REFUND_SWEEP_INTERVAL_SECONDS", default=60.0),
     },
+    "remind-expiring-warranties": {
+        "task": "warranty.tasks.remind_expiring_warranties",
+        "schedule": crontab(hour=10, minute=0),
+    },
 }
 # Refund execution (R-FIN-4): retries back off from this many seconds (doubling, at most an hour);
 # after this many attempts a refund that still cannot be settled is failed for finance; a refund

@@ -30,9 +30,7 @@ def message_texts(response) -> list[str]:
 def case(customer, plain_flow):
     """A case whose steps are plain moves, taken with the case page's buttons."""
     order = factories.order_with_lines(customer=customer)
-    return factories.open_case(
-        customer=customer, order=order, kind=CaseKind.TICKET, note="The screen arrived cracked."
-    )
+    return factories.open_case(customer=customer, order=order, kind=CaseKind.TICKET, note="The screen arrived cracked.")
 
 
 def test_the_case_page_shows_the_timeline_and_the_staff_steps(client, agent, case):
