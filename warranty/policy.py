@@ -222,11 +222,12 @@ class CentreFacts:
 
 def route(centres: Sequence[CentreFacts], *, brand_id: int, region: str, mode: str) -> int | None:
     """R-WAR-7: the centre for a claim: one serving the brand in the customer's region, else one serving
-    the brand anywhere (the unit travels), else None (the shop's own workshop). An on-site visit needs a
+    the brand anywhere (the unit travels), else None (the shop's own workshop). A centre's region
+    covers every region that starts with it ("广东省" serves "广东省深圳市"). An on-site visit needs a
     centre in the region that visits. Ties go to the lowest id, so routing is stable."""
     region = (region or "").strip().casefold()
     serving = sorted((c for c in centres if brand_id in c.brand_ids), key=lambda c: c.pk)
-    local = [c for c in serving if region and region in {r.casefold() for r in c.regions}]
+    local = [c for c in serving if region and any(region.startswith(r.strip().casefold()) for r in c.regions if r)]
     if mode == ServiceMode.ON_SITE:
         visiting = [c for c in local if c.on_site]
         return visiting[0].pk if visiting else None

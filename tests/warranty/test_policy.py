@@ -149,3 +149,4 @@ def test_R_WAR_7_routing_by_brand_then_region():
     assert policy.route(centres, brand_id=9, region="上海", mode=ServiceMode.SHIP_IN) is None  # the shop
     assert policy.route(centres, brand_id=1, region="上海", mode=ServiceMode.ON_SITE) == 3
     assert policy.route(centres, brand_id=2, region="上海", mode=ServiceMode.ON_SITE) is None  # nobody visits
+    assert policy.route(centres, brand_id=1, region="上海市徐汇区", mode=ServiceMode.SHIP_IN) == 3  # within 上海

@@ -62,7 +62,8 @@ def remind_expiring(*, now: datetime | None = None) -> int:
                     ),
                     body=lambda ends_on=ends_on: (
                         gettext(
-                            "It ends on %(date)s. If anything is wrong with it, file a claim from My products before then."
+                            "It ends on %(date)s. If anything is wrong with it, file a claim from "
+                            "My products before then."
                         )
                         % {"date": ends_on.isoformat()}
                     ),

@@ -653,14 +653,8 @@ class Command(BaseCommand):
     # --- cases ----------------------------------------------------------------------------------
 
     def _cases(self):
-        agent, tech = self.staff[roles.AGENT], self.staff[roles.TECHNICIAN]
+        agent = self.staff[roles.AGENT]
         mine = self.demo_orders
-        self._case(
-            CaseKind.WARRANTY,
-            mine["laptop"],
-            "键盘部分按键失灵 · Some keys on the keyboard stopped working",
-            [("accept", agent), ("receive", tech), ("start_repair", tech)],
-        )
         self._case(
             CaseKind.PRICE_PROTECTION,
             mine["tv"],
@@ -693,14 +687,6 @@ class Command(BaseCommand):
             return signed.pop() if signed else None
 
         plans = [
-            (CaseKind.WARRANTY, ("home-appliances",), "空调不制冷 · Air conditioner doesn't cool", []),
-            (
-                CaseKind.WARRANTY,
-                ("tvs", "home-appliances"),
-                "开机无画面 · No picture after power on",
-                [("accept", agent), ("receive", tech), ("start_repair", tech), ("ship_back", tech), ("close", agent)],
-                (5, "修得很快 · Fast repair"),
-            ),
             (CaseKind.PRICE_PROTECTION, ("phones",), "买贵了 · Paid more than today's price", [("approve", agent)]),
             (
                 CaseKind.PRICE_PROTECTION,
@@ -716,8 +702,8 @@ class Command(BaseCommand):
             if order is not None:
                 self._case(kind, order, subject, steps, feedback=rest[0] if rest else None)
 
-        # Returns, exchanges, reissues, refund only: the feature apps seed their own, through
-        # their services (aftersales.common.demo).
+        # Returns, exchanges, reissues, refund only, warranty claims: the feature apps seed their
+        # own, through their services (aftersales.common.demo).
         context = demo.DemoContext(
             now=self.now,
             rng=self.rng,
