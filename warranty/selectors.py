@@ -1,15 +1,17 @@
 """Reads the warranty API, portal, dashboard and services share: the facts `warranty.policy` judges."""
 
-from datetime import date, datetime
+from collections import defaultdict
+from collections.abc import Hashable, Iterable, Mapping
+from datetime import date, datetime, time, timedelta
 
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
-from aftersales.cases.calendar import business_days_between, is_business_day
+from aftersales.cases.calendar import working_days_map
 from aftersales.orders.models import OrderLine
 
 from . import policy
-from .models import Claim, ServiceCentre, Unit, WarrantySettings
+from .models import CentreClosure, Claim, ServiceCentre, Unit, WarrantySettings
 from .workflow import IN_WORKSHOP
 
 
@@ -94,11 +96,36 @@ def centre_facts() -> list[policy.CentreFacts]:
 
 def centre_business_days(centre: ServiceCentre | None, start: date, end: date) -> int:
     """Working days in (start, end] on the shop's calendar, less the centre's own closed days."""
-    days = business_days_between(start, end)
-    if centre is not None:
-        closed = centre.closures.filter(date__gt=start, date__lte=end).values_list("date", flat=True)
-        days -= sum(1 for day in closed if is_business_day(day))
-    return max(days, 0)
+    return centres_business_days({None: (centre.pk if centre else None, start, end)})[None]
+
+
+def centres_business_days(spans: Mapping[Hashable, tuple[int | None, date, date]]) -> dict[Hashable, int]:
+    """`centre_business_days` for many spans at once, {key: (centre id or None, start, end)}: one
+    calendar query and one closures query whatever the number of spans (the repair board's rows)."""
+    live = {key: span for key, span in spans.items() if span[2] > span[1]}
+    result = dict.fromkeys(spans, 0)
+    if not live:
+        return result
+    first = min(start for _, start, _ in live.values()) + timedelta(days=1)
+    last = max(end for _, _, end in live.values())
+    working = working_days_map(first, last)
+    # Working days in [first, day], for a count over any (start, end] in O(1).
+    upto, count = {first - timedelta(days=1): 0}, 0
+    for day in sorted(working):
+        count += working[day]
+        upto[day] = count
+    closed: dict[int, list[date]] = defaultdict(list)
+    centre_ids = {centre_id for centre_id, _, _ in live.values() if centre_id is not None}
+    if centre_ids:
+        closures = CentreClosure.objects.filter(centre_id__in=centre_ids, date__gte=first, date__lte=last)
+        for centre_id, day in closures.values_list("centre_id", "date"):
+            if working[day]:  # a centre closed on a shop holiday loses nothing more
+                closed[centre_id].append(day)
+    for key, (centre_id, start, end) in live.items():
+        days = upto[end] - upto[start]
+        days -= sum(1 for day in closed.get(centre_id, ()) if start < day <= end)
+        result[key] = max(days, 0)
+    return result
 
 
 def claims_visible_to(user) -> QuerySet[Claim]:
@@ -115,3 +142,75 @@ def repair_board() -> QuerySet[Claim]:
 
 def claims_visible_to_staff() -> QuerySet[Claim]:
     return Claim.objects.select_related("case__customer", "order_line__order", "order_line__product", "centre")
+
+
+# --- Turnaround: business days from the unit's arrival to shipping it back ------------------------------
+
+# The unit is with us and the next move is ours: the statuses whose days count against the turnaround
+# target. An exclusion waiting for the customer's answer to the quote is theirs, not ours.
+TURNAROUND_WATCHED = IN_WORKSHOP | {"appealed", "returning"}
+
+
+def turnaround_target() -> int:
+    return WarrantySettings.current().turnaround_business_days
+
+
+def turnaround_end(claim: Claim, today: date) -> date:
+    """The clock stops when the unit leaves (or the case ends without it leaving, e.g. handed over)."""
+    if claim.shipped_back_at is not None:
+        return timezone.localdate(claim.shipped_back_at)
+    if claim.case.closed_at is not None:
+        return timezone.localdate(claim.case.closed_at)
+    return today
+
+
+def turnarounds(claims: Iterable[Claim], *, today: date | None = None) -> dict[int, int]:
+    """{claim pk: business days its unit has been with us} for the received ones (the case selected
+    along), less their centres' closed days, in two queries."""
+    today = today or timezone.localdate()
+    return centres_business_days(
+        {
+            claim.pk: (claim.centre_id, timezone.localdate(claim.received_at), turnaround_end(claim, today))
+            for claim in claims
+            if claim.received_at is not None
+        }
+    )
+
+
+def is_overdue(claim: Claim, days: int | None, target: int) -> bool:
+    return (
+        days is not None and days > target and claim.shipped_back_at is None and claim.case.status in TURNAROUND_WATCHED
+    )
+
+
+def overdue_threshold(target: int, today: date) -> datetime | None:
+    """The start of the (target + 1)-th latest business day up to today on the shop's calendar: a unit
+    received before it has been with us more than `target` business days (None: no such day)."""
+    horizon = target * 2 + 30
+    while horizon <= 3660:
+        days = working_days_map(today - timedelta(days=horizon), today)
+        working = sorted((day for day, is_working in days.items() if is_working), reverse=True)
+        if len(working) > target:
+            return timezone.make_aware(datetime.combine(working[target], time.min))
+        horizon *= 2
+    return None
+
+
+def overdue_ids(claims: QuerySet[Claim], *, today: date | None = None) -> list[int]:
+    """The claims of `claims` past the turnaround target now.
+
+    The database narrows by a received_at threshold on the shop's calendar; a centre's own closed
+    days can only lower the count, so that is a superset, and the exact count (`turnarounds`) then
+    decides for those few candidates: the board's overdue filter and its overdue flag always agree."""
+    today = today or timezone.localdate()
+    target = turnaround_target()
+    threshold = overdue_threshold(target, today)
+    if threshold is None:
+        return []
+    candidates = claims.filter(
+        case__status__in=TURNAROUND_WATCHED, shipped_back_at__isnull=True, received_at__lt=threshold
+    ).values_list("pk", "centre_id", "received_at")
+    days = centres_business_days(
+        {pk: (centre_id, timezone.localdate(received_at), today) for pk, centre_id, received_at in candidates}
+    )
+    return [pk for pk, count in days.items() if count > target]
