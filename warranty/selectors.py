@@ -128,19 +128,35 @@ def claims_visible_to_staff() -> QuerySet[Claim]:
 
 
 @dataclass(frozen=True)
+class UnitCoverage:
+    """A registered unit and its own coverage: R-WAR-8 extends a unit by its own days in repair."""
+
+    unit: Unit
+    coverage: policy.Coverage | None
+
+
+@dataclass(frozen=True)
 class LineCoverage:
-    """A line's warranty as the customer sees it: coverage (None before sign-for), its registered
-    units, and the remedies a performance fault opens today (or why none is open)."""
+    """A line's warranty as the customer sees it: coverage (None before sign-for) for a unit claimed
+    without a serial number, each registered unit's own, and the remedies a performance fault opens
+    today (or why none is open)."""
 
     line: OrderLine
     coverage: policy.Coverage | None
-    units: list[Unit]
+    units: list[UnitCoverage]
     verdict: policy.ClaimVerdict
 
 
 def order_coverage(order) -> list[LineCoverage]:
     """R-WAR-1 / R-WAR-2 / R-WAR-8, per line of `order`, for a performance fault ("other"). A gift is
     claimed through the item it came with, as `services.file_claim` refuses a gift's own claim."""
+    settings = knobs()
+    unit_days = dict(
+        Claim.objects.filter(order_line__order=order, unit__isnull=False, shipped_back_at__isnull=False)
+        .values("unit")
+        .annotate(days=Sum("repair_days"))
+        .values_list("unit", "days")
+    )
     rows = []
     lines = order.lines.select_related("product__brand").prefetch_related("units").order_by("line_no")
     for line in lines:
@@ -151,7 +167,19 @@ def order_coverage(order) -> list[LineCoverage]:
                 day=verdict.day,
                 refusal=policy.Refusal("R-WAR-1", _("A gift is covered through the item it came with.")),
             )
-        rows.append(LineCoverage(line=line, coverage=verdict.coverage, units=list(line.units.all()), verdict=verdict))
+        units = [
+            UnitCoverage(
+                unit=unit,
+                coverage=policy.coverage(
+                    signed_for_at=order.signed_for_at,
+                    warranty_months=warranty_months(line),
+                    repair_days=unit_days.get(unit.pk, 0),
+                    knobs=settings,
+                ),
+            )
+            for unit in line.units.all()
+        ]
+        rows.append(LineCoverage(line=line, coverage=verdict.coverage, units=units, verdict=verdict))
     return rows
 
 

@@ -556,6 +556,28 @@ def test_R_WAR_8_coverage_shows_the_extension_after_a_repair(api, tv_order, tech
     assert after["remedies"][0]["open_until"] == after["coverage"]["ends_at"]
 
 
+def test_R_WAR_8_a_registered_units_repair_extends_that_units_coverage(api, customer, technician):
+    order = factories.order_with_lines(
+        customer=customer, lines=((Decimal("3999.00"), 2),), signed_for_at=timezone.now() - timedelta(days=20)
+    )
+    line = order.lines.get()
+    repaired = services.register_unit(line=line, serial_number="TV-A", source="storefront")
+    services.register_unit(line=line, serial_number="TV-B", source="storefront")
+    case = services.file_claim(
+        customer=customer, line=line, fault="audio", description="No sound", documents=ALL_DOCUMENTS, unit=repaired
+    )
+    case = services.receive(case=case, actor=technician, now=timezone.now() - timedelta(days=5))
+    case = services.start_diagnosis(case=case, actor=technician)
+    case = services.diagnose(case=case, actor=technician, outcome="covered", notes="Amplifier")
+    case = services.repaired(case=case, actor=technician)
+    services.ship_back(case=case, actor=technician, carrier="SF", tracking_number="SF8")
+
+    row = coverage(as_user(api, customer), order).json()["lines"][0]
+    units = {u["serial_number"]: u["coverage"] for u in row["units"]}
+    assert units["TV-A"]["extension_days"] == 5 and units["TV-B"]["extension_days"] == 0
+    assert units["TV-A"]["ends_at"] > units["TV-B"]["ends_at"] == row["coverage"]["ends_at"]
+
+
 def test_R_WAR_1_coverage_before_sign_for_and_for_a_gift_refuses_with_the_rule(api, customer, agent):
     unsigned = factories.order_with_lines(customer=customer, signed_for_at=None)
     api.force_authenticate(customer)

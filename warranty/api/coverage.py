@@ -41,6 +41,14 @@ class WarrantyUnitOutput(serializers.ModelSerializer):
         fields = ["id", "serial_number", "source", "registered_at"]
 
 
+class WarrantyCoveredUnitOutput(serializers.Serializer):
+    id = serializers.IntegerField(source="unit.pk")
+    serial_number = serializers.CharField(source="unit.serial_number")
+    source = serializers.CharField(source="unit.source")
+    registered_at = serializers.DateTimeField(source="unit.registered_at")
+    coverage = WarrantyCoverageOutput(allow_null=True, help_text="This unit's own (R-WAR-8: its days in repair).")
+
+
 class WarrantyLineOutput(serializers.Serializer):
     line_id = serializers.IntegerField(source="line.pk")
     line_no = serializers.IntegerField(source="line.line_no")
@@ -49,8 +57,10 @@ class WarrantyLineOutput(serializers.Serializer):
     quantity = serializers.IntegerField(source="line.quantity")
     is_gift = serializers.BooleanField(source="line.is_gift")
     warranty_months = serializers.IntegerField(source="line.product.effective_warranty_months")
-    coverage = WarrantyCoverageOutput(allow_null=True, help_text="Null until the order is signed for.")
-    units = WarrantyUnitOutput(many=True)
+    coverage = WarrantyCoverageOutput(
+        allow_null=True, help_text="Null until the order is signed for; for a unit claimed without its serial."
+    )
+    units = WarrantyCoveredUnitOutput(many=True)
     remedies = WarrantyRemedyOutput(
         source="verdict.remedies", many=True, help_text="What a performance fault opens today (R-WAR-2, R-WAR-9)."
     )
