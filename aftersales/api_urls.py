@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("aftersales.cases.api_urls")),
     # Feature apps
     path("", include("returns.api_urls")),
+    path("", include("warranty.api_urls")),
 ]

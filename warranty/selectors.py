@@ -2,12 +2,19 @@
 
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from aftersales.cases import services as case_services
+from aftersales.cases import workflow as case_workflow
 from aftersales.cases.calendar import working_days_map
+from aftersales.cases.models import Case, CaseKind
+from aftersales.cases.selectors import cases_visible_to
+from aftersales.common.errors import NotAllowed
 from aftersales.orders.models import OrderLine
 
 from . import policy
@@ -214,3 +221,147 @@ def overdue_ids(claims: QuerySet[Claim], *, today: date | None = None) -> list[i
         {pk: (centre_id, timezone.localdate(received_at), today) for pk, centre_id, received_at in candidates}
     )
     return [pk for pk, count in days.items() if count > target]
+
+
+# --- What the API and the portal show -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitCoverage:
+    """A registered unit and its own coverage: R-WAR-8 extends a unit by its own days in repair."""
+
+    unit: Unit
+    coverage: policy.Coverage | None
+
+
+@dataclass(frozen=True)
+class LineCoverage:
+    """A line's warranty as the customer sees it: coverage (None before sign-for) for a unit claimed
+    without a serial number, each registered unit's own, and the remedies a performance fault opens
+    today (or why none is open)."""
+
+    line: OrderLine
+    coverage: policy.Coverage | None
+    units: list[UnitCoverage]
+    verdict: policy.ClaimVerdict
+
+
+def order_coverage(order) -> list[LineCoverage]:
+    """R-WAR-1 / R-WAR-2 / R-WAR-8, per line of `order`, for a performance fault ("other"). A gift is
+    claimed through the item it came with, as `services.file_claim` refuses a gift's own claim."""
+    settings = knobs()
+    unit_days = dict(
+        Claim.objects.filter(order_line__order=order, unit__isnull=False, shipped_back_at__isnull=False)
+        .values("unit")
+        .annotate(days=Sum("repair_days"))
+        .values_list("unit", "days")
+    )
+    rows = []
+    lines = order.lines.select_related("product__brand").prefetch_related("units").order_by("line_no")
+    for line in lines:
+        verdict = claim_verdict(line, policy.Fault.OTHER)
+        if line.gift_of_id is not None:
+            verdict = policy.ClaimVerdict(
+                coverage=verdict.coverage,
+                day=verdict.day,
+                refusal=policy.Refusal("R-WAR-1", _("A gift is covered through the item it came with.")),
+            )
+        units = [
+            UnitCoverage(
+                unit=unit,
+                coverage=policy.coverage(
+                    signed_for_at=order.signed_for_at,
+                    warranty_months=warranty_months(line),
+                    repair_days=unit_days.get(unit.pk, 0),
+                    knobs=settings,
+                ),
+            )
+            for unit in line.units.all()
+        ]
+        rows.append(LineCoverage(line=line, coverage=verdict.coverage, units=units, verdict=verdict))
+    return rows
+
+
+def customer_line(customer, line_id: int) -> OrderLine | None:
+    """One of the customer's own order lines, or None (another customer's line is not found either)."""
+    return OrderLine.objects.select_related("order", "product").filter(pk=line_id, order__customer=customer).first()
+
+
+def warranty_cases_visible_to(user) -> QuerySet[Case]:
+    """Warranty cases `user` may see (their own, or any for case staff); anything else is not found."""
+    return cases_visible_to(user).filter(kind=CaseKind.WARRANTY, warranty_claim__isnull=False)
+
+
+def claim_detail(case: Case) -> Claim:
+    """The claim of `case` with everything its detail page shows."""
+    return (
+        Claim.objects.select_related(
+            "case__order", "order_line__product", "order_line__order", "centre", "unit", "handed_over_to"
+        )
+        .prefetch_related("parts")
+        .get(case_id=case.pk)
+    )
+
+
+def storefront_line(*, storefront, order_number: str, line_no: int) -> OrderLine | None:
+    """A line of one of the storefront's own orders (orders it pushed); None for anything else."""
+    return (
+        OrderLine.objects.filter(order__number=order_number, order__storefront=storefront, line_no=line_no)
+        .select_related("order")
+        .first()
+    )
+
+
+# The claim steps (named as `warranty.services` names them) and the workflow transitions each takes.
+STEP_TRANSITIONS = {
+    "accept": ("accept",),
+    "book_visit": ("book_visit",),
+    "reject": ("reject",),
+    "cancel": ("cancel",),
+    "receive": ("receive",),
+    "start_diagnosis": ("start_diagnosis",),
+    "diagnose": ("diagnose_covered", "diagnose_excluded", "diagnose_irreparable"),
+    "accept_quote": ("accept_quote",),
+    "decline_quote": ("decline_quote",),
+    "appeal": ("appeal",),
+    "decide_appeal": ("overturn", "uphold"),
+    "add_part": ("repaired",),
+    "repaired": ("repaired",),
+    "fail_quality_check": ("fail_quality_check",),
+    "ship_back": ("ship_back",),
+    "ship_back_unrepaired": ("ship_back_unrepaired",),
+    "confirm_receipt": ("confirm_receipt",),
+    "take_replacement": ("take_replacement",),
+}
+
+
+def available_steps(user, claim: Claim) -> list[str]:
+    """The steps `user` may take on `claim` now (the services' names), for buttons and the API: the
+    workflow's permission and status, plus what each step's service also requires (an offered quote,
+    no earlier appeal, an offered replacement, a paid repair paid before it ships back)."""
+    case = claim.case
+    flow = case_workflow.get(case.kind)
+
+    def may(name: str) -> bool:
+        t = flow.transitions[name]
+        if case.status not in t.sources:
+            return False
+        try:
+            case_services.check_allowed(case=case, transition=t, actor=user)
+        except NotAllowed:
+            return False
+        return True
+
+    unpaid = claim.amount_due > 0 and claim.amount_due_paid_at is None
+    extra = {
+        "accept_quote": bool(claim.quote_amount),
+        "appeal": claim.appealed_at is None,
+        "take_replacement": claim.replacement_offered_at is not None,
+        "ship_back": not unpaid,
+    }
+    steps = [name for name, names in STEP_TRANSITIONS.items() if extra.get(name, True) and any(map(may, names))]
+    if case.status == "awaiting_unit" and user.pk == case.customer_id:
+        steps.append("enter_tracking")
+    if unpaid and case.closed_at is None and user.has_perm("cases.change_case"):
+        steps.append("record_payment")
+    return steps

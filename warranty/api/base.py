@@ -1,0 +1,42 @@
+"""What every warranty endpoint shares: parsing, JSON-or-multipart bodies, limits."""
+
+import json
+
+from django.utils.translation import gettext as _
+from rest_framework import serializers
+
+from aftersales.common.errors import ValidationFailed
+
+from ..models import MONEY
+
+TEXT_MAX = 4000
+ID_MAX = 2**63 - 1  # a larger id is no id: refused as a field error, not passed to the database
+
+
+def money(**kwargs):
+    return serializers.DecimalField(**MONEY, **kwargs)
+
+
+def valid(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def body_and_photos(request) -> tuple[dict, list]:
+    """JSON, or multipart/form-data with the JSON object as a string in `data` and images as `photos`."""
+    if not request.content_type.startswith("multipart/"):
+        return request.data, []
+    raw = request.data.get("data")  # a file named `data` is not a JSON string either
+    try:
+        body = json.loads(raw) if isinstance(raw, str) else None
+    except (ValueError, RecursionError):
+        body = None
+    if not isinstance(body, dict):
+        raise ValidationFailed(fields={"data": [_("Not a JSON object.")]})
+    return body, request.FILES.getlist("photos")
+
+
+class WarrantyMultipartInput(serializers.Serializer):
+    data = serializers.CharField(help_text="The JSON request body, as a string.")
+    photos = serializers.ListField(child=serializers.ImageField(), required=False)
