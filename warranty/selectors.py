@@ -18,7 +18,11 @@ def knobs() -> policy.Knobs:
 
 
 def _same_unit(line: OrderLine, unit: Unit | None) -> Q:
-    """Claims on the same physical unit: by serial when known, else the line's unregistered claims."""
+    """Claims on the same physical unit. A line of one is that one unit, whether or not a claim named
+    its serial (a repair filed before the serial was registered still counts for R-WAR-8/9); on a line
+    of several, by serial when known, else the line's unregistered claims."""
+    if line.quantity == 1:
+        return Q(order_line=line)
     if unit is not None:
         return Q(unit=unit)
     return Q(order_line=line, unit__isnull=True)
@@ -67,9 +71,12 @@ def claim_verdict(line: OrderLine, fault: str, unit: Unit | None = None, *, now:
 
 
 def coverable_lines(customer) -> QuerySet[OrderLine]:
-    """The customer's purchased lines that a warranty can cover: signed for, not a gift, not B2B-excluded."""
+    """The customer's purchased lines that a warranty can cover: signed for, not cancelled, not a gift
+    (a gift is covered through the item it came with, R-WAR-1)."""
     return (
-        OrderLine.objects.filter(order__customer=customer, order__signed_for_at__isnull=False, order__cancelled_at=None)
+        OrderLine.objects.filter(
+            order__customer=customer, order__signed_for_at__isnull=False, order__cancelled_at=None, gift_of=None
+        )
         .select_related("order", "product__category", "product__brand")
         .prefetch_related("units")
         .order_by("-order__signed_for_at", "order_id", "line_no")
