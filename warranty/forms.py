@@ -15,6 +15,11 @@ class SerialForm(forms.Form):
     serial_number = forms.CharField(label=_("Register a serial number"), required=False)
 
 
+class TrackingForm(forms.Form):
+    carrier = forms.CharField(label=_("Carrier"), max_length=64)
+    tracking_number = forms.CharField(label=_("Tracking number"), max_length=64)
+
+
 class ClaimForm(forms.Form):
     unit = forms.ModelChoiceField(label=_("Which unit?"), queryset=None, required=False)
     fault = forms.ChoiceField(

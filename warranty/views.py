@@ -1,8 +1,9 @@
 """Customer portal for warranty: my products and their coverage (R-WAR-1, R-WAR-8) with serial
-registration, and the one-page claim (R-WAR-2, R-WAR-4, R-WAR-9).
+registration, the one-page claim (R-WAR-2, R-WAR-4, R-WAR-9) and the customer's steps on a claim's
+case page (tracking, the paid quote, the appeal, the free replacement, receipt).
 
-Lines come from `selectors.coverable_lines(request.user)`, so a foreign id is a 404; every decision
-is the services'."""
+Lines come from `selectors.coverable_lines(request.user)` and cases from the customer's own, so a
+foreign id is a 404; every decision is the services'."""
 
 from django.conf import settings
 from django.contrib import messages
@@ -14,16 +15,22 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from aftersales.cases.selectors import cases_visible_to
 from aftersales.common.errors import DomainError
 from aftersales.orders.guarantees import Remedy
 
 from . import policy, selectors, services
-from .forms import ClaimForm, SerialForm
+from .forms import ClaimForm, SerialForm, TrackingForm
 from .models import Unit, WarrantySettings
 from .policy import Document, Fault
 
 LINES_PER_PAGE = 20
 REMEDY_ORDER = list(Remedy.values)
+
+
+def _error_text(error: DomainError) -> str:
+    rule = getattr(error, "rule", "")
+    return f"{error.text} ({rule})" if rule else error.text
 
 
 # --- My products & warranty ------------------------------------------------------------------------------
@@ -204,3 +211,110 @@ def claim(request, line_id):
         "repair": Remedy.REPAIR,
     }
     return render(request, "warranty/claim.html", context, status=status)
+
+
+# --- The customer's steps on a claim ------------------------------------------------------------------------
+
+
+def _own_claim_case(request, number):
+    """The customer's own warranty case with a claim; anything else (another customer's, staff) is a 404."""
+    return get_object_or_404(
+        cases_visible_to(request.user).filter(customer=request.user, warranty_claim__isnull=False), number=number
+    )
+
+
+def _step(request, number, take, done: str):
+    """Take one step as of the case version the page showed (a case that moved since is refused
+    rather than acted on), then back to the case page with a message."""
+    case = _own_claim_case(request, number)
+    version = request.POST.get("version", "")
+    case.version = int(version) if version.isdigit() else 0
+    try:
+        case = take(case)
+    except DomainError as error:
+        messages.error(request, _error_text(error))
+    else:
+        messages.success(request, done)
+    return redirect("portal:case-detail", number=case.number)
+
+
+@login_required
+@require_POST
+def tracking(request, number):
+    """R-WAR-5: the customer sent the unit (entering it again corrects it)."""
+    case = _own_claim_case(request, number)
+    form = TrackingForm(request.POST)
+    form.is_valid()
+    try:
+        services.enter_tracking(
+            case=case,
+            customer=request.user,
+            carrier=request.POST.get("carrier", ""),
+            tracking_number=request.POST.get("tracking_number", ""),
+        )
+    except DomainError as error:
+        details = [
+            f"{form.fields[f].label if f in form.fields else f}: {'; '.join(map(str, msgs))}"
+            for f, msgs in error.fields.items()
+        ]
+        messages.error(request, " ".join([str(error.message), *details]))
+    else:
+        messages.success(request, _("Thank you: the tracking number was saved."))
+    return redirect("portal:case-detail", number=case.number)
+
+
+@login_required
+@require_POST
+def accept_quote(request, number):
+    return _step(
+        request,
+        number,
+        lambda case: services.accept_quote(case=case, customer=request.user),
+        _("You accepted the paid repair. Please pay the amount due; the unit ships back once it is paid."),
+    )
+
+
+@login_required
+@require_POST
+def decline_quote(request, number):
+    return _step(
+        request,
+        number,
+        lambda case: services.decline_quote(case=case, customer=request.user),
+        _("Your unit will be sent back unrepaired."),
+    )
+
+
+@login_required
+@require_POST
+def appeal(request, number):
+    """R-WAR-3: once per claim."""
+    return _step(
+        request,
+        number,
+        lambda case: services.appeal(case=case, customer=request.user, text=request.POST.get("text", "")),
+        _("Your appeal was sent; a supervisor will review the decision."),
+    )
+
+
+@login_required
+@require_POST
+def take_replacement(request, number):
+    """R-WAR-10: the free replacement offered for a long repair."""
+    return _step(
+        request,
+        number,
+        lambda case: services.take_replacement(case=case, customer=request.user),
+        _("You took the free replacement; its case is linked on this page."),
+    )
+
+
+@login_required
+@require_POST
+def confirm_receipt(request, number):
+    return _step(
+        request,
+        number,
+        lambda case: services.confirm_receipt(case=case, actor=request.user),
+        _("Thank you for confirming that your unit arrived."),
+    )

@@ -10,13 +10,14 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from aftersales.cases.deadlines import sweep_due_deadlines
 from aftersales.cases.models import Case
 from aftersales.orders.guarantees import warranty_end, window_end
 from returns.models import ReturnRequest
 from tests import factories
 from tests.returns.test_submit import photo
 from tests.warranty.conftest import ALL_DOCUMENTS, tv_order_for
-from tests.warranty.test_claims import file, repaired_and_shipped
+from tests.warranty.test_claims import excluded, file, repaired_and_shipped
 from warranty import services
 from warranty.models import Claim, Unit
 
@@ -116,7 +117,7 @@ def test_R_WAR_8_the_days_in_a_free_repair_extend_the_coverage_shown(client, cus
     case = services.receive(case=file(order), actor=technician, now=timezone.now() - timedelta(days=12))
     case = services.start_diagnosis(case=case, actor=technician)
     case = services.diagnose(case=case, actor=technician, outcome="covered", notes="Backlight driver failed")
-    services.ship_back(
+    case = services.ship_back(
         case=services.repaired(case=case, actor=technician), actor=technician, carrier="SF", tracking_number="SF9"
     )
     client.force_login(customer)
@@ -124,6 +125,8 @@ def test_R_WAR_8_the_days_in_a_free_repair_extend_the_coverage_shown(client, cus
     extended = warranty_end(order.signed_for_at, 12) + timedelta(days=12)
     assert f'<strong class="coverage-end">{day(extended)}</strong>' in card
     assert "(includes 12 days in repair)" in card and "R-WAR-8" in card
+    case_page = client.get(case_url(case)).content.decode()
+    assert "your warranty is extended by these 12 days" in case_page
 
 
 def test_R_WAR_1_registering_a_serial_number_on_the_products_page(client, customer):
@@ -287,18 +290,166 @@ def test_a_claim_names_one_of_the_lines_registered_units(client, customer, other
     assert Claim.objects.get().unit == unit
 
 
+# --- The claim's case page and the customer's steps ----------------------------------------------------------
+
+
+def test_the_case_page_shows_the_claims_facts_and_only_the_forms_open_in_its_status(
+    client, customer, agent, technician, supervisor, centre
+):
+    customer.region = "上海"
+    customer.save()
+    order = tv_order_for(customer)
+    centre.phone = "021-5555 0100"
+    centre.save()
+    centre.brands.add(order.lines.get().product.brand)
+    case = file(order, documents=["original_invoice", "accessories"])
+    case = services.accept(case=case, actor=agent)
+    client.force_login(customer)
+    page = client.get(case_url(case)).content.decode()
+    assert "Your warranty claim" in page and "Screen or picture" in page
+    assert centre.name in page and centre.address in page and "021-5555 0100" in page
+    assert "Warranty card, Original packaging, Manual" in page  # missing, recorded (R-WAR-4)
+    assert f"<strong>{timezone.localtime(case.deadline_at):%Y-%m-%d %H:%M}</strong>" in page  # send it by
+    assert f'action="{step_url("tracking", case)}"' in page
+    for name in ("accept-quote", "decline-quote", "appeal", "take-replacement", "confirm-receipt"):
+        assert f'action="{step_url(name, case)}"' not in page
+    assert "Cancel my claim" in page  # the case page's own button, once
+
+    case = services.receive(case=case, actor=agent)
+    case = services.start_diagnosis(case=case, actor=technician)
+    case = services.diagnose(
+        case=case,
+        actor=technician,
+        outcome="excluded",
+        notes="Liquid inside",
+        exclusion="accident",
+        explanation="Liquid damage on the main board.",
+        quote="850.00",
+        photos=[photo()],
+    )
+    page = client.get(case_url(case)).content.decode()
+    assert "Accidental damage (a drop, a liquid)" in page and "Liquid damage on the main board." in page
+    assert "Accept the paid repair (850.00 CNY)" in page
+    for name in ("accept-quote", "decline-quote", "appeal"):
+        assert f'action="{step_url(name, case)}"' in page
+    assert f'action="{step_url("tracking", case)}"' not in page and "Cancel my claim" not in page
+    assert 'name="name" value="accept_quote"' not in page  # no generic button bypasses the service
+
+    case = services.appeal(case=case, customer=customer, text="It was never near water.")
+    case = services.decide_appeal(case=case, actor=supervisor, overturn=False, note="Corrosion on the board.")
+    page = client.get(case_url(case)).content.decode()
+    assert "It was never near water." in page and f'action="{step_url("appeal", case)}"' not in page
+    assert f'action="{step_url("accept-quote", case)}"' in page
+
+    client.force_login(agent)  # staff see the facts, not the customer's forms
+    page = client.get(case_url(case)).content.decode()
+    assert "Liquid damage on the main board." in page and f'action="{step_url("accept-quote", case)}"' not in page
+
+
+def test_R_WAR_5_the_customer_enters_the_tracking_number(client, customer):
+    case = file(tv_order_for(customer))
+    client.force_login(customer)
+    bad = client.post(step_url("tracking", case), {"carrier": "SF", "tracking_number": " "}, follow=True)
+    assert "Tracking number: This field is required." in " ".join(messages_of(bad))
+    assert Claim.objects.get(case=case).tracking_number == ""
+    ok = client.post(step_url("tracking", case), {"carrier": "SF", "tracking_number": "SF123"})
+    assert ok.status_code == 302 and ok.url == case_url(case)
+    case.refresh_from_db()
+    assert Claim.objects.get(case=case).tracking_number == "SF123" and case.deadline_at is None
+    page = client.get(case_url(case)).content.decode()
+    assert "SF · SF123" in page and "Correct the tracking number" in page
+
+
+def test_R_WAR_3_accepting_the_quote_on_the_portal_makes_it_a_paid_repair(client, customer, technician):
+    case = excluded(tv_order_for(customer), technician)
+    client.force_login(customer)
+    generic = client.post(case_url(case), {"action": "transition", "name": "accept_quote", "version": case.version})
+    assert generic.status_code == 302
+    case.refresh_from_db()
+    assert case.status == "excluded"  # the generic button may not skip the amount owed
+    stale = client.post(step_url("accept-quote", case), {"version": case.version - 1}, follow=True)
+    assert "changed by someone else" in " ".join(messages_of(stale))
+    response = client.post(step_url("accept-quote", case), {"version": case.version})
+    assert response.status_code == 302 and response.url == case_url(case)
+    case.refresh_from_db()
+    claim = Claim.objects.get(case=case)
+    assert case.status == "repairing" and claim.amount_due == Decimal("850.00") and claim.quote_accepted_at
+    page = client.get(case_url(case)).content.decode()
+    assert "not paid yet: the unit ships back once it is paid" in page
+    assert f'action="{step_url("accept-quote", case)}"' not in page
+
+
+def test_R_WAR_3_an_appeal_once_on_the_portal_and_declining_after_it(client, customer, technician, supervisor):
+    case = excluded(tv_order_for(customer), technician)
+    client.force_login(customer)
+    empty = client.post(step_url("appeal", case), {"version": case.version, "text": "  "}, follow=True)
+    assert "Tell us why you disagree." in " ".join(messages_of(empty))
+    response = client.post(step_url("appeal", case), {"version": case.version, "text": "It was never near water."})
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert case.status == "appealed" and Claim.objects.get(case=case).appeal_text == "It was never near water."
+    case = services.decide_appeal(case=case, actor=supervisor, overturn=False, note="Corrosion on the board.")
+    again = client.post(step_url("appeal", case), {"version": case.version, "text": "Again"}, follow=True)
+    assert "This decision was already appealed once. (R-WAR-3)" in messages_of(again)
+    case.refresh_from_db()
+    assert case.status == "excluded"
+    client.post(step_url("decline-quote", case), {"version": case.version})
+    case.refresh_from_db()
+    assert case.status == "returning"
+
+
+def test_R_WAR_5_confirming_receipt_on_the_portal_closes_the_claim(client, customer, technician):
+    case = repaired_and_shipped(file(tv_order_for(customer)), technician)
+    client.force_login(customer)
+    page = client.get(case_url(case)).content.decode()
+    assert "SF · SF100" in page and f'action="{step_url("confirm-receipt", case)}"' in page
+    assert 'name="name" value="confirm_receipt"' not in page  # one button for it, not two
+    client.post(step_url("confirm-receipt", case), {"version": case.version})
+    case.refresh_from_db()
+    assert case.status == "closed"
+    page = client.get(case_url(case)).content.decode()
+    assert f'action="{step_url("confirm-receipt", case)}"' not in page and "How did we do?" in page
+
+
+def test_R_WAR_10_taking_the_free_replacement_on_the_portal(client, customer, technician):
+    case = services.receive(
+        case=file(tv_order_for(customer)), actor=technician, now=timezone.now() - timedelta(days=31)
+    )
+    case = services.start_diagnosis(case=case, actor=technician)
+    case = services.diagnose(case=case, actor=technician, outcome="covered", notes="Waiting for a part")
+    client.force_login(customer)
+    assert f'action="{step_url("take-replacement", case)}"' not in client.get(case_url(case)).content.decode()
+    early = client.post(step_url("take-replacement", case), {"version": case.version}, follow=True)
+    assert "No replacement has been offered for this repair. (R-WAR-10)" in messages_of(early)
+    sweep_due_deadlines()
+    case.refresh_from_db()
+    page = client.get(case_url(case)).content.decode()
+    assert "as the repair is taking long" in page and f'action="{step_url("take-replacement", case)}"' in page
+    client.post(step_url("take-replacement", case), {"version": case.version})
+    case.refresh_from_db()
+    replacement = Claim.objects.get(case=case).handed_over_to
+    assert case.status == "handed_over" and replacement.kind == "reissue"
+    assert f'href="{case_url(replacement)}"' in client.get(case_url(case)).content.decode()
+
+
 # --- Access and forgery -----------------------------------------------------------------------------------
 
 
-def test_another_customer_gets_404_on_every_warranty_page_and_post(client, customer, other_customer):
+def test_another_customer_gets_404_on_every_warranty_page_and_post(client, customer, other_customer, technician):
     order = tv_order_for(customer)
     line = order.lines.get()
+    case = excluded(order, technician)
     client.force_login(other_customer)
     assert line.product_name not in client.get(PRODUCTS).content.decode()
     assert client.get(claim_url(line)).status_code == 404
     assert client.post(claim_url(line), claim_data()).status_code == 404
     assert client.post(reverse("warranty:register-serial", args=[line.pk]), {"serial_number": "X1"}).status_code == 404
-    assert not Case.objects.exists() and not Unit.objects.exists()
+    for name in STEPS:
+        data = {"version": case.version, "text": "x", "carrier": "SF", "tracking_number": "1"}
+        assert client.post(step_url(name, case), data).status_code == 404, name
+    assert client.get(case_url(case)).status_code == 404
+    case.refresh_from_db()
+    assert case.status == "excluded" and Case.objects.count() == 1 and not Unit.objects.exists()
     client.logout()
     assert client.get(PRODUCTS).status_code == 302  # to the log-in page
 
