@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("", include("aftersales.portal_urls")),
     path("", include("returns.urls")),
+    path("", include("warranty.urls")),
 ]
 
 if settings.DEBUG:

@@ -1,7 +1,7 @@
 """Reads the warranty API, portal, dashboard and services share: the facts `warranty.policy` judges."""
 
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -27,7 +27,11 @@ def knobs() -> policy.Knobs:
 
 
 def _same_unit(line: OrderLine, unit: Unit | None) -> Q:
-    """Claims on the same physical unit: by serial when known, else the line's unregistered claims."""
+    """Claims on the same physical unit. A line of one is that one unit, whether or not a claim named
+    its serial (a repair filed before the serial was registered still counts for R-WAR-8/9); on a line
+    of several, by serial when known, else the line's unregistered claims."""
+    if line.quantity == 1:
+        return Q(order_line=line)
     if unit is not None:
         return Q(unit=unit)
     return Q(order_line=line, unit__isnull=True)
@@ -76,13 +80,66 @@ def claim_verdict(line: OrderLine, fault: str, unit: Unit | None = None, *, now:
 
 
 def coverable_lines(customer) -> QuerySet[OrderLine]:
-    """The customer's purchased lines that a warranty can cover: signed for, not a gift, not B2B-excluded."""
+    """The customer's purchased lines that a warranty can cover: signed for, not cancelled, not a gift
+    (a gift is covered through the item it came with, R-WAR-1)."""
     return (
-        OrderLine.objects.filter(order__customer=customer, order__signed_for_at__isnull=False, order__cancelled_at=None)
+        OrderLine.objects.filter(
+            order__customer=customer, order__signed_for_at__isnull=False, order__cancelled_at=None, gift_of=None
+        )
         .select_related("order", "product__category", "product__brand")
         .prefetch_related("units")
         .order_by("-order__signed_for_at", "order_id", "line_no")
     )
+
+
+@dataclass(frozen=True)
+class LineCovers:
+    """R-WAR-1 / R-WAR-8 for one line: its own coverage (that of any unit without a registered serial)
+    and each registered unit's."""
+
+    line: OrderLine
+    coverage: policy.Coverage
+    units: list[tuple[Unit, policy.Coverage]]
+
+
+def line_covers(lines: Sequence[OrderLine], *, settings: policy.Knobs | None = None) -> list[LineCovers]:
+    """`line_coverage` for a page of signed-for lines (units prefetched) in one query: the days each unit
+    spent in repair are summed as `_same_unit` groups claims."""
+    settings = settings or knobs()
+    shipped: dict[int, list[tuple[int | None, int]]] = {}
+    for line_id, unit_id, days in Claim.objects.filter(
+        order_line__in=[line.pk for line in lines], shipped_back_at__isnull=False
+    ).values_list("order_line_id", "unit_id", "repair_days"):
+        shipped.setdefault(line_id, []).append((unit_id, days))
+
+    def cover(line: OrderLine, unit_id: int | None) -> policy.Coverage:
+        days = sum(d for u, d in shipped.get(line.pk, ()) if line.quantity == 1 or u == unit_id)
+        return policy.coverage(
+            signed_for_at=line.order.signed_for_at,
+            warranty_months=warranty_months(line),
+            repair_days=days,
+            knobs=settings,
+        )
+
+    return [
+        LineCovers(line=line, coverage=cover(line, None), units=[(u, cover(line, u.pk)) for u in line.units.all()])
+        for line in lines
+    ]
+
+
+def claim_verdicts(line: OrderLine, unit: Unit | None = None, *, now: datetime | None = None):
+    """{fault: `claim_verdict`} for every fault. Only a fault already repaired on this unit can judge
+    differently (R-WAR-9), so those are judged one by one and every other fault shares one verdict."""
+    now = now or timezone.now()
+    repaired = set(
+        Claim.objects.filter(
+            _same_unit(line, unit), diagnosis=policy.Diagnosis.COVERED, shipped_back_at__isnull=False
+        ).values_list("fault", flat=True)
+    )
+    judged = {fault: claim_verdict(line, fault, unit, now=now) for fault in repaired}
+    fresh = next((f for f in policy.Fault.values if f not in repaired), None)
+    first_time = claim_verdict(line, fresh, unit, now=now) if fresh is not None else None
+    return {fault: judged.get(fault, first_time) for fault in policy.Fault.values}
 
 
 def units_of(customer) -> QuerySet[Unit]:

@@ -40,6 +40,11 @@ FEEDBACK_ON = frozenset({"closed", "returned_unrepaired", "handed_over", "reject
 # The unit is with the shop or its centre: the statuses a repair board shows and R-WAR-10 watches.
 IN_WORKSHOP = frozenset({"received", "diagnosing", "repairing", "quality_check"})
 
+# The customer's steps the claim's portal panel takes through `warranty.services` (a quote's amount,
+# the appeal's text and once-only rule, the replacement offer): never the case page's generic buttons.
+# Cancelling stays a generic button.
+CUSTOMER_STEPS = frozenset({"accept_quote", "decline_quote", "appeal", "confirm_receipt", "take_replacement"})
+
 STAFF = "cases.change_case"
 TECHNICIAN = "warranty.repair_claim"
 SUPERVISOR = "warranty.decide_appeal"
@@ -114,5 +119,6 @@ def workflows() -> list[Workflow]:
             deadline_actions={a.name: a for a in _deadline_actions()},
             feedback_on=FEEDBACK_ON,
             staff_steps_url=staff_steps_url,
+            own_customer_steps=CUSTOMER_STEPS,
         )
     ]

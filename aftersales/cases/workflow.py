@@ -49,6 +49,9 @@ class Workflow:
     # (deadlines, refunds, checks): `staff_steps_url(case)`. Generic staff moves (the case page's
     # buttons, the cases API) are then refused, so no rule is skipped; customers' own steps stay.
     staff_steps_url: Callable | None = None
+    # Customer steps whose services do more than move the status (record an amount or a text, check
+    # an offer, open another case): the kind's own portal forms take them, never the generic buttons.
+    own_customer_steps: frozenset[str] = frozenset()
 
     def __post_init__(self):
         known = set(self.statuses)
@@ -59,6 +62,8 @@ class Workflow:
         for a in self.deadline_actions.values():
             assert bool(a.transition) != bool(a.handler), f"{self.kind}.{a.name}: transition xor handler"
             assert not a.transition or a.transition in self.transitions, f"{self.kind}.{a.name}"
+        for name in self.own_customer_steps:
+            assert self.transitions.get(name) and self.transitions[name].allowed == "customer", f"{self.kind}.{name}"
 
 
 _registry: dict[str, Workflow] = {}
@@ -81,6 +86,8 @@ def registered_kinds() -> list[str]:
 
 def generic_move_allowed(flow: Workflow, t: Transition) -> bool:
     """May `t` be taken through the generic case buttons and API (not the kind's own steps)?"""
+    if t.name in flow.own_customer_steps:
+        return False
     return flow.staff_steps_url is None or t.allowed == "customer"
 
 

@@ -69,3 +69,21 @@ def test_every_case_kind_has_a_registered_workflow_with_reachable_statuses():
         reached = {flow.initial} | {t.target for t in flow.transitions.values()}
         assert reached == set(flow.statuses), kind
         assert flow.final, kind
+
+
+def test_a_kinds_own_customer_steps_are_kept_off_the_generic_buttons_and_api(customer, plain_flow, monkeypatch):
+    """A customer step whose service does more than move the status is taken on the kind's own form:
+    the generic path refuses it (and does not list it), while the kind's service may still take it."""
+    from dataclasses import replace
+
+    from aftersales.cases import selectors, workflow
+
+    flow = replace(plain_flow, own_customer_steps=frozenset({"cancel"}))
+    monkeypatch.setitem(workflow._registry, CaseKind.TICKET, flow)
+    case = factories.open_case(customer=customer, kind=CaseKind.TICKET)
+    assert "cancel" not in [t.name for t in selectors.available_transitions(customer, case)]
+    with pytest.raises(NotAllowed):
+        services.transition(case=case, name="cancel", actor=customer, generic=True)
+    assert services.transition(case=case, name="cancel", actor=customer).status == "cancelled"
+    with pytest.raises(AssertionError):  # only customer steps can be a kind's own customer steps
+        replace(plain_flow, own_customer_steps=frozenset({"accept"}))

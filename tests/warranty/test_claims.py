@@ -350,3 +350,26 @@ def test_customers_cannot_take_staff_steps_and_steps_check_the_status(tv_order, 
     with pytest.raises(InvalidTransition):
         services.repaired(case=case, actor=technician)
     assert not PartUsed.objects.exists()
+
+
+def test_R_WAR_8_and_9_a_repair_filed_before_the_serial_was_registered_still_counts_for_that_unit(tv_order, technician):
+    """A line of one is one unit: registering its serial after a repair keeps that repair's days
+    (R-WAR-8) and count (R-WAR-9) with it."""
+    from warranty import selectors
+
+    line = tv_order.lines.get()
+    case = services.receive(case=file(tv_order), actor=technician, now=timezone.now() - timedelta(days=12))
+    case = services.start_diagnosis(case=case, actor=technician)
+    case = services.diagnose(case=case, actor=technician, outcome="covered", notes="Backlight")
+    case = services.repaired(case=case, actor=technician)
+    services.confirm_receipt(
+        case=services.ship_back(case=case, actor=technician, carrier="SF", tracking_number="SF6"),
+        actor=tv_order.customer,
+    )
+    unit = services.register_unit(line=line, serial_number="TV-0001", source="customer", customer=tv_order.customer)
+    assert selectors.line_coverage(line, unit).extension_days == 12 == selectors.line_coverage(line).extension_days
+    with pytest.raises(PolicyRefused):  # one repair so far: another repair, not yet a replacement
+        file(tv_order, remedy="exchange", unit=unit)
+    services.confirm_receipt(case=repaired_and_shipped(file(tv_order, unit=unit), technician), actor=tv_order.customer)
+    case = file(tv_order, remedy="exchange", unit=unit)
+    assert case.kind == "exchange" and case.events.get(type="opened").data["entitled_by"] == "R-WAR-9"
