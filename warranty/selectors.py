@@ -142,10 +142,6 @@ def claim_verdicts(line: OrderLine, unit: Unit | None = None, *, now: datetime |
     return {fault: judged.get(fault, first_time) for fault in policy.Fault.values}
 
 
-def units_of(customer) -> QuerySet[Unit]:
-    return Unit.objects.filter(order_line__order__customer=customer)
-
-
 def centre_facts() -> list[policy.CentreFacts]:
     return [
         policy.CentreFacts(
@@ -190,22 +186,6 @@ def centres_business_days(spans: Mapping[Hashable, tuple[int | None, date, date]
         days -= sum(1 for day in closed.get(centre_id, ()) if start < day <= end)
         result[key] = max(days, 0)
     return result
-
-
-def claims_visible_to(user) -> QuerySet[Claim]:
-    claims = Claim.objects.select_related("case", "order_line__order", "order_line__product", "centre", "unit")
-    if user.is_staff:
-        return claims
-    return claims.filter(case__customer=user)
-
-
-def repair_board() -> QuerySet[Claim]:
-    """Claims whose unit is in the workshop, oldest arrival first."""
-    return claims_visible_to_staff().filter(case__status__in=IN_WORKSHOP).order_by("received_at", "pk")
-
-
-def claims_visible_to_staff() -> QuerySet[Claim]:
-    return Claim.objects.select_related("case__customer", "order_line__order", "order_line__product", "centre")
 
 
 # --- Turnaround: business days from the unit's arrival to shipping it back ------------------------------

@@ -108,3 +108,22 @@ def add_attachment(*, case: Case, uploaded_by, upload) -> Attachment:
         attachment.file.delete(save=False)
         raise
     return attachment
+
+
+def add_attachments(*, case: Case, uploaded_by, uploads, field: str = "photos") -> list[Attachment]:
+    """Several uploads at once: a refused one is a field error keyed `<field>.<index>`, and the files
+    of the ones stored before it are removed with the rows the caller's transaction rolls back."""
+    stored = []
+    try:
+        for index, upload in enumerate(uploads):
+            try:
+                stored.append(add_attachment(case=case, uploaded_by=uploaded_by, upload=upload))
+            except ValidationFailed as exc:
+                raise ValidationFailed(
+                    exc.message, fields={f"{field}.{index}": [m for msgs in exc.fields.values() for m in msgs]}
+                ) from None
+    except Exception:
+        for attachment in stored:
+            attachment.file.delete(save=False)
+        raise
+    return stored

@@ -373,3 +373,42 @@ def test_R_WAR_8_and_9_a_repair_filed_before_the_serial_was_registered_still_cou
     services.confirm_receipt(case=repaired_and_shipped(file(tv_order, unit=unit), technician), actor=tv_order.customer)
     case = file(tv_order, remedy="exchange", unit=unit)
     assert case.kind == "exchange" and case.events.get(type="opened").data["entitled_by"] == "R-WAR-9"
+
+
+def test_amounts_out_of_range_are_field_errors_never_crashes(tv_order, technician):
+    case = services.start_diagnosis(case=services.receive(case=file(tv_order), actor=technician), actor=technician)
+    for quote in ("1e100", "1e20", "-5", "0", "12.345", "abc", "NaN"):
+        with pytest.raises(ValidationFailed) as bad:
+            services.diagnose(
+                case=case,
+                actor=technician,
+                outcome="excluded",
+                notes="x",
+                exclusion="accident",
+                explanation="y",
+                quote=quote,
+                photos=[photo()],
+            )
+        assert "quote" in bad.value.fields, quote
+    case.refresh_from_db()
+    assert case.status == "diagnosing"
+
+
+def test_a_refused_evidence_photo_is_keyed_by_its_place_and_leaves_no_file(tv_order, technician, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    case = services.start_diagnosis(case=services.receive(case=file(tv_order), actor=technician), actor=technician)
+    before = {p for p in settings.PRIVATE_MEDIA_ROOT.rglob("*") if p.is_file()}
+    fake = SimpleUploadedFile("evil.jpg", b"not an image", content_type="image/jpeg")
+    with pytest.raises(ValidationFailed) as bad:
+        services.diagnose(
+            case=case,
+            actor=technician,
+            outcome="excluded",
+            notes="x",
+            exclusion="accident",
+            explanation="y",
+            photos=[photo(), fake],
+        )
+    assert "photos.1" in bad.value.fields
+    assert {p for p in settings.PRIVATE_MEDIA_ROOT.rglob("*") if p.is_file()} == before

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from aftersales.cases import services as case_services
-from aftersales.cases.attachments import add_attachment
+from aftersales.cases.attachments import add_attachments
 from aftersales.cases.models import Case, CaseKind
 from aftersales.common.errors import NotAllowed, PolicyRefused, ValidationFailed
 from aftersales.common.locks import lock_one
@@ -183,19 +183,7 @@ def file_claim(
         centre_id=centre_id,
         coverage_ends_at=verdict.coverage.ends_at,
     )
-    stored = []
-    try:
-        for index, upload in enumerate(photos):
-            try:
-                stored.append(add_attachment(case=case, uploaded_by=customer, upload=upload))
-            except ValidationFailed as exc:
-                raise ValidationFailed(
-                    exc.message, fields={f"photos.{index}": [m for msgs in exc.fields.values() for m in msgs]}
-                ) from None
-    except Exception:
-        for attachment in stored:  # the rows roll back; the files would stay behind
-            attachment.file.delete(save=False)
-        raise
+    add_attachments(case=case, uploaded_by=customer, uploads=photos)
     if not missing and mode == ServiceMode.SHIP_IN:
         from .steps import accept
 

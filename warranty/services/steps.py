@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from aftersales.accounts.roles import SUPERVISOR
 from aftersales.cases import services as case_services
 from aftersales.cases import workflow as case_workflow
-from aftersales.cases.attachments import add_attachment
+from aftersales.cases.attachments import add_attachments
 from aftersales.cases.models import Case, CaseKind
 from aftersales.cases.notifications import notify
 from aftersales.common.errors import InvalidTransition, NotAllowed, PolicyRefused, ValidationFailed
@@ -25,7 +25,7 @@ from aftersales.orders.guarantees import window_end
 from .. import policy
 from ..models import Claim, PartUsed, WarrantySettings
 from ..policy import Diagnosis, Exclusion
-from ..workflow import CONFIRM_RECEIPT, EXPIRE_UNSENT, LONG_REPAIR, QUOTE_LAPSED
+from ..workflow import CONFIRM_RECEIPT, EXPIRE_UNSENT, IN_WORKSHOP, LONG_REPAIR, QUOTE_LAPSED
 
 TEXT_MAX = 4000
 
@@ -177,14 +177,25 @@ def start_diagnosis(*, case: Case, actor, now: datetime | None = None) -> Case:
     )
 
 
-def _money(value, field: str) -> Decimal | None:
+MONEY_MAX = Decimal("9999999999.99")  # the columns' 12 digits
+
+
+def _money(value, field: str, *, allow_zero: bool = False) -> Decimal | None:
+    """A typed amount in cents, above zero (or zero when allowed) and within the columns; None if blank."""
     if value in (None, ""):
         return None
     try:
         amount = Decimal(str(value).strip())
     except InvalidOperation:
         amount = None
-    if amount is None or not amount.is_finite() or amount <= 0 or amount.as_tuple().exponent < -2:
+    valid = (
+        amount is not None
+        and amount.is_finite()
+        and (amount >= 0 if allow_zero else amount > 0)
+        and amount <= MONEY_MAX
+        and amount.as_tuple().exponent >= -2
+    )
+    if not valid:
         raise ValidationFailed(fields={field: [_("Enter an amount above zero, e.g. 180.00.")]})
     return amount.quantize(Decimal("0.01"))
 
@@ -233,8 +244,7 @@ def diagnose(
         claim.exclusion, claim.exclusion_explanation = exclusion, _text(explanation, "explanation")
         claim.quote_amount = _money(quote, "quote")
         claim.save()
-        for upload in photos:
-            add_attachment(case=case, uploaded_by=actor, upload=upload)
+        add_attachments(case=case, uploaded_by=actor, uploads=photos)
         return _excluded(case=case, claim=claim, actor=actor, name=name, now=now)
     claim.save()
     if outcome == Diagnosis.COVERED:
@@ -389,7 +399,8 @@ def add_part(*, case: Case, actor, name: str, quantity: int = 1, unit_price=None
     if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= 999:
         raise ValidationFailed(fields={"quantity": [_("Enter a quantity from 1 to 999.")]})
     claim = _claim(case)
-    price = Decimal("0.00") if claim.diagnosis == Diagnosis.COVERED else (_money(unit_price, "unit_price") or 0)
+    covered = claim.diagnosis == Diagnosis.COVERED
+    price = Decimal("0.00") if covered else (_money(unit_price, "unit_price", allow_zero=True) or Decimal("0.00"))
     return PartUsed.objects.create(claim=claim, name=name, quantity=quantity, unit_price=price, added_by=actor)
 
 
@@ -528,7 +539,7 @@ def offer_replacement(*, case: Case, now: datetime | None = None) -> Case:
     now = now or timezone.now()
     locked = lock_one(Case, case.pk)
     claim = _claim(locked)
-    if locked.status not in ("received", "diagnosing", "repairing", "quality_check"):
+    if locked.status not in IN_WORKSHOP:
         return locked
     if claim.replacement_offered_at is not None or claim.quote_accepted_at is not None:
         return locked
