@@ -1,6 +1,5 @@
 """Returns over the API. Thin: parse → call a selector or service → render."""
 
-import json
 from decimal import Decimal
 
 from django.http import Http404, HttpResponse
@@ -19,6 +18,7 @@ from rest_framework.views import APIView
 
 from aftersales.cases.models import Case
 from aftersales.cases.selectors import cases_visible_to
+from aftersales.common.api import multipart_json
 from aftersales.common.errors import ValidationFailed
 from aftersales.orders.selectors import orders_visible_to, product_by_sku
 
@@ -205,12 +205,7 @@ class ReturnSubmit(APIView):
     def post(self, request):
         body, photos, report = request.data, [], None
         if request.content_type.startswith("multipart/"):
-            try:
-                body = json.loads(request.data.get("data") or "")
-            except ValueError:
-                raise ValidationFailed(fields={"data": [_("Not a JSON object.")]}) from None
-            if not isinstance(body, dict):
-                raise ValidationFailed(fields={"data": [_("Not a JSON object.")]})
+            body = multipart_json(request)
             photos = request.FILES.getlist("photos")
             report = request.FILES.get("report")
         data = _valid(self.ReturnSubmitInput, body)

@@ -1,12 +1,15 @@
 """One error shape for the whole API: {"code": …, "detail": …, "fields": {…}}."""
 
+import json
+
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from .errors import DomainError, PolicyRefused
+from .errors import DomainError, PolicyRefused, ValidationFailed
 
 
 def _flatten(detail) -> dict:
@@ -57,3 +60,16 @@ def exception_handler(exc, context):
             code = "error"
         response.data = error_body(code, detail if isinstance(detail, str) else str(detail))
     return response
+
+
+def multipart_json(request, field: str = "data") -> dict:
+    """The JSON object a multipart request carries as a string in `field` (beside its files); a file
+    of that name, bad JSON, deep nesting or anything but an object is a 400 on the field."""
+    raw = request.data.get(field)
+    try:
+        body = json.loads(raw) if isinstance(raw, str) else None
+    except (ValueError, RecursionError):
+        body = None
+    if not isinstance(body, dict):
+        raise ValidationFailed(fields={field: [_("Not a JSON object.")]})
+    return body

@@ -143,6 +143,10 @@ def test_multipart_with_broken_json_or_a_bad_photo_is_a_400(api, customer):
     api.force_authenticate(customer)
     response = api.post(reverse("api-return-submit"), {"data": "{not json"}, format="multipart")
     assert response.status_code == 400 and "data" in response.json()["fields"]
+    as_file = SimpleUploadedFile("data", b'{"order": "x"}', content_type="application/json")
+    for data in (as_file, "[1, 2]", "[" * 100_000):
+        response = api.post(reverse("api-return-submit"), {"data": data}, format="multipart")
+        assert response.status_code == 400 and "data" in response.json()["fields"]
     bad = SimpleUploadedFile("x.jpg", b"<?php ?>", content_type="image/jpeg")
     response = api.post(
         reverse("api-return-submit"),

@@ -1,11 +1,8 @@
 """What every warranty endpoint shares: parsing, JSON-or-multipart bodies, limits."""
 
-import json
-
-from django.utils.translation import gettext as _
 from rest_framework import serializers
 
-from aftersales.common.errors import ValidationFailed
+from aftersales.common.api import multipart_json
 
 from ..models import MONEY
 
@@ -27,13 +24,7 @@ def body_and_photos(request) -> tuple[dict, list]:
     """JSON, or multipart/form-data with the JSON object as a string in `data` and images as `photos`."""
     if not request.content_type.startswith("multipart/"):
         return request.data, []
-    raw = request.data.get("data")  # a file named `data` is not a JSON string either
-    try:
-        body = json.loads(raw) if isinstance(raw, str) else None
-    except (ValueError, RecursionError):
-        body = None
-    if not isinstance(body, dict):
-        raise ValidationFailed(fields={"data": [_("Not a JSON object.")]})
+    body = multipart_json(request)
     return body, request.FILES.getlist("photos")
 
 
