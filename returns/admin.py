@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 
 from aftersales.cases.admin import attachment_thumbnail, staff_transitions
 from aftersales.cases.models import CaseKind
-from aftersales.common.admin_site import ViewOnlyMixin
+from aftersales.common.admin_site import SingleRowSettingsMixin, ViewOnlyMixin, case_status_filter
 from aftersales.common.errors import DomainError, ValidationFailed
 
 from . import selectors, services
@@ -48,7 +48,7 @@ STEPS = {
 
 
 @admin.register(ReturnSettings)
-class ReturnSettingsAdmin(admin.ModelAdmin):
+class ReturnSettingsAdmin(SingleRowSettingsMixin, admin.ModelAdmin):
     list_display = (
         "__str__",
         "auto_approve_limit",
@@ -56,12 +56,6 @@ class ReturnSettingsAdmin(admin.ModelAdmin):
         "inspection_business_days",
         "free_returns_per_year",
     )
-
-    def has_add_permission(self, request):
-        return not ReturnSettings.objects.exists() and super().has_add_permission(request)
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ReturnLineInline(ViewOnlyMixin, admin.TabularInline):
@@ -77,15 +71,7 @@ class ReturnLineInline(ViewOnlyMixin, admin.TabularInline):
 # --- Queue filters --------------------------------------------------------------------------------
 
 
-class CaseStatusFilter(admin.SimpleListFilter):
-    title = _("status")
-    parameter_name = "status"
-
-    def lookups(self, request, model_admin):
-        return list(returns_workflow.STATUSES.items())
-
-    def queryset(self, request, queryset):
-        return queryset.filter(case__status=self.value()) if self.value() else queryset
+CaseStatusFilter = case_status_filter(returns_workflow.STATUSES)
 
 
 class CaseKindFilter(admin.SimpleListFilter):

@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from aftersales.cases.admin import attachment_thumbnail, staff_transitions
-from aftersales.common.admin_site import ViewOnlyMixin
+from aftersales.common.admin_site import SingleRowSettingsMixin, ViewOnlyMixin, case_status_filter
 from aftersales.common.errors import DomainError, NotAllowed, TransitionConflict, ValidationFailed
 
 from . import selectors, services
@@ -55,7 +55,7 @@ STEPS = {
 
 
 @admin.register(WarrantySettings)
-class WarrantySettingsAdmin(admin.ModelAdmin):
+class WarrantySettingsAdmin(SingleRowSettingsMixin, admin.ModelAdmin):
     list_display = (
         "__str__",
         "ship_in_days",
@@ -64,12 +64,6 @@ class WarrantySettingsAdmin(admin.ModelAdmin):
         "repairs_before_replacement",
         "extend_by_repair_days",
     )
-
-    def has_add_permission(self, request):
-        return not WarrantySettings.objects.exists() and super().has_add_permission(request)
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class CentreClosureInline(admin.TabularInline):
@@ -106,15 +100,7 @@ class PartUsedInline(ViewOnlyMixin, admin.TabularInline):
 # --- Board filters -----------------------------------------------------------------------------------
 
 
-class CaseStatusFilter(admin.SimpleListFilter):
-    title = _("status")
-    parameter_name = "status"
-
-    def lookups(self, request, model_admin):
-        return list(warranty_workflow.STATUSES.items())
-
-    def queryset(self, request, queryset):
-        return queryset.filter(case__status=self.value()) if self.value() else queryset
+CaseStatusFilter = case_status_filter(warranty_workflow.STATUSES)
 
 
 class WorkshopFilter(admin.SimpleListFilter):

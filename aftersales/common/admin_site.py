@@ -38,3 +38,30 @@ class ViewOnlyMixin:
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class SingleRowSettingsMixin:
+    """For a shop's settings model (one row, `pk=1`): it can be added once and never deleted."""
+
+    def has_add_permission(self, request):
+        return not self.model.objects.exists() and super().has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def case_status_filter(statuses: dict) -> type[admin.SimpleListFilter]:
+    """A list filter on the case's status for a detail model (`case__status`), offering `statuses`
+    (a workflow's value → label)."""
+
+    class CaseStatusFilter(admin.SimpleListFilter):
+        title = _("status")
+        parameter_name = "status"
+
+        def lookups(self, request, model_admin):
+            return list(statuses.items())
+
+        def queryset(self, request, queryset):
+            return queryset.filter(case__status=self.value()) if self.value() else queryset
+
+    return CaseStatusFilter

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from aftersales.common.admin_site import ViewOnlyMixin
+from aftersales.common.admin_site import SingleRowSettingsMixin, ViewOnlyMixin
 from aftersales.common.errors import DomainError
 
 from . import reconciliation, services
@@ -32,14 +32,8 @@ NOTE_MAX_LENGTH = 2000
 
 
 @admin.register(RefundSettings)
-class RefundSettingsAdmin(admin.ModelAdmin):
+class RefundSettingsAdmin(SingleRowSettingsMixin, admin.ModelAdmin):
     list_display = ("__str__", "second_approval_above", "auto_approve_internal_up_to")
-
-    def has_add_permission(self, request):
-        return not RefundSettings.objects.exists() and super().has_add_permission(request)
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class RefundApprovalInline(ViewOnlyMixin, admin.TabularInline):
