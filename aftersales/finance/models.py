@@ -66,6 +66,9 @@ class Refund(models.Model):
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
     paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
+    # Taken back after payment (R-PP-6: a price-protection coupon cancelled because the goods came
+    # back): the part that no longer counts against the order's paid total.
+    revoked_amount = models.DecimalField(_("revoked"), max_digits=12, decimal_places=2, default=Decimal("0.00"))
     # The same request made twice (a retried task, a double click) finds this row instead of a new one.
     idempotency_key = models.CharField(_("idempotency key"), max_length=100, unique=True)
     requested_by = models.ForeignKey(
@@ -85,9 +88,13 @@ class Refund(models.Model):
         ordering = ["-created_at"]
         permissions = [("approve_refund", _("Can approve, hold, reject and resolve refunds"))]
         # The cap across rows (R-RET-13: an order's non-rejected refunds ≤ its paid_total) is no CHECK
-        # constraint but triggers, installed by migration 0002_refunds_within_paid_total.
+        # constraint but triggers (migration 0005_refund_revoked_amount); they count amount − revoked_amount.
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="finance_refund_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(revoked_amount__gte=0) & Q(revoked_amount__lte=F("amount")),
+                name="finance_refund_revoked_within_amount",
+            ),
             models.CheckConstraint(
                 condition=Q(approvals_required__gte=1) & Q(approvals_required__lte=2),
                 name="finance_refund_one_or_two_approvals",

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,9 +31,10 @@ DECISIONS = {
 
 
 def refunded_or_pending(order: Order) -> Decimal:
-    """What the order's refunds take, counting every refund not rejected."""
-    total = order.refunds.exclude(state=Refund.State.REJECTED).aggregate(total=Sum("amount"))["total"]
-    return total or Decimal("0.00")
+    """What the order's refunds take, counting every refund not rejected, less what was revoked."""
+    refunds = order.refunds.exclude(state=Refund.State.REJECTED)
+    total = refunds.aggregate(total=Sum(F("amount") - F("revoked_amount")))["total"]
+    return Decimal(total or 0).quantize(Decimal("0.01"))  # SQLite sums decimals as binary floats
 
 
 def record_event(refund: Refund, *, action: str, actor=None, from_state: str = "", note: str = "", data=None) -> None:
@@ -307,4 +308,22 @@ def mark_refund_paid(*, refund: Refund, gateway_reference: str = "") -> Refund:
         last_error="",
     )
     _tell_case_apps(PAID, refund)
+    return refund
+
+
+@transaction.atomic
+def revoke_refund(*, refund: Refund, amount: Decimal, note: str, actor=None) -> Refund:
+    """Take `amount` of a paid refund back (R-PP-6: its coupon was cancelled before use), so it stops
+    counting against the order's paid total. The caller recovers the money itself (cancels the coupon)
+    and keeps the revocation idempotent; this only books it, under the refund's row lock."""
+    refund = lock_one(Refund, refund.pk)
+    if refund.state not in (State.SUCCEEDED, State.RESOLVED):
+        raise InvalidTransition(_("This refund is %(state)s.") % {"state": refund.get_state_display()})
+    if amount <= 0 or refund.revoked_amount + amount > refund.amount:
+        raise ValidationFailed(fields={"amount": [_("More than what is left of the refund.")]})
+    refund.revoked_amount += amount
+    refund.save(update_fields=["revoked_amount", "updated_at"])
+    record_event(
+        refund, action="revoked", actor=actor, from_state=refund.state, note=note, data={"amount": str(amount)}
+    )
     return refund
