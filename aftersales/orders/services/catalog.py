@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from aftersales.common.errors import ValidationFailed
 
+from .. import signals
 from ..models import Brand, Category, PriceChange, PriceKind, Product
 
 
@@ -83,9 +84,10 @@ def upsert_product(
             setattr(product, field, values[field])
         product.save()
     if old_price != price:
-        PriceChange.objects.create(
+        entry = PriceChange.objects.create(
             product=product, price=price, kind=PriceKind.REGULAR, effective_at=timezone.now(), note=""
         )
+        signals.price_changed.send(sender=PriceChange, entry=entry)
     return ProductResult(product=product, created=created, changed=True)
 
 
@@ -120,6 +122,7 @@ def record_price_change(
     entry = PriceChange.objects.create(
         product=product, price=price, kind=kind, effective_at=effective_at, ends_at=ends_at, note=note.strip()
     )
+    signals.price_changed.send(sender=PriceChange, entry=entry)
     if kind == PriceKind.REGULAR and effective_at <= timezone.now() and product.price != price:
         latest = (
             PriceChange.objects.filter(product=product, kind=PriceKind.REGULAR, effective_at__lte=timezone.now())

@@ -22,6 +22,7 @@ from aftersales.accounts.services import user_create
 from aftersales.common.errors import ValidationFailed
 from aftersales.finance.services import refunded_or_pending
 
+from .. import signals
 from ..models import ZERO, Order, OrderLine, Parcel, PaymentMode, Product, Storefront
 
 CENT = Decimal("0.01")
@@ -265,6 +266,7 @@ def _store_order(storefront, number, body, products, digest) -> UpsertResult:
         body = {**body, **merged}
     customer = _customer_for(body["customer"]) if order is None else order.customer
     created = order is None
+    newly_cancelled = body["cancelled_at"] is not None and (created or order.cancelled_at is None)
     if created:
         order = Order(number=number, customer=customer, storefront=storefront)
     elif order.storefront_id is None:
@@ -287,6 +289,8 @@ def _store_order(storefront, number, body, products, digest) -> UpsertResult:
     order.save()
     _store_lines(order, body["lines"], products)
     _store_parcels(order, body["parcels"])
+    if newly_cancelled:
+        signals.order_cancelled.send(sender=Order, order=order)
     return UpsertResult(order=order, created=created, changed=True)
 
 
@@ -383,4 +387,6 @@ def set_milestones(
     for field, value in changes.items():
         setattr(order, field, value)
     order.save(update_fields=[*changes, "updated_at"])
+    if "cancelled_at" in changes:
+        signals.order_cancelled.send(sender=Order, order=order)
     return order, True
