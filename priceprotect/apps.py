@@ -7,3 +7,16 @@ class PriceProtectConfig(workflow.FeatureAppConfig):
     name = "priceprotect"
     label = "priceprotect"
     verbose_name = _("Price protection")
+
+    def ready(self):
+        super().ready()
+        from aftersales.finance.models import Refund
+        from aftersales.finance.services import PAID, REJECTED, on_refund
+        from aftersales.orders import signals
+
+        from . import services
+
+        on_refund(PAID, Refund.Source.PRICE_PROTECTION, services.refund_paid)
+        on_refund(REJECTED, Refund.Source.PRICE_PROTECTION, services.refund_rejected)
+        signals.price_changed.connect(services.on_price_changed, dispatch_uid="priceprotect.price_changed")
+        signals.order_cancelled.connect(services.on_order_cancelled, dispatch_uid="priceprotect.order_cancelled")

@@ -28,6 +28,10 @@ _CASE_WORK = [
     "warranty.view_partused",
     "warranty.view_servicecentre",
     "warranty.view_accessory",
+    "priceprotect.view_claim",
+    "priceprotect.view_claimline",
+    "priceprotect.view_revocation",
+    "priceprotect.review_claim",
 ]
 _ORDER_READ = [
     "orders.view_order",
@@ -92,6 +96,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "warranty.delete_centreclosure",
         "warranty.add_accessory",
         "warranty.change_accessory",
+        "priceprotect.view_pricedropoffer",
+        "priceprotect.view_priceprotectionsettings",
+        "priceprotect.change_priceprotectionsettings",
     ],
 }
 

@@ -21,6 +21,8 @@ from aftersales.common.shipping import shipment
 from aftersales.finance.models import Refund
 from aftersales.finance.services import request_refund
 from aftersales.orders.guarantees import end_of_local_day, window_end
+from priceprotect import selectors as price_protection_selectors
+from priceprotect import services as price_protection
 
 from .. import selectors
 from ..models import ReturnRequest
@@ -65,7 +67,8 @@ def approve(*, case: Case, actor, note: str = "", now: datetime | None = None) -
         case = case_services.transition(
             case=case, name="approve", actor=actor, note=note or _("Approved: your refund is on its way.")
         )
-        _queue_refund(case=case, amount=request.refund_estimate, requested_by=actor)
+        price_protection.revoke_for_return(case=case)
+        _queue_refund(case=case, amount=refund_due(request), requested_by=actor)
         return case
     if case.kind == Kind.REISSUE:
         return case_services.transition(
@@ -199,6 +202,7 @@ def inspect(*, case: Case, actor, passed: bool, notes: str = "", deductions: Dec
     request.save(update_fields=["inspection_notes", "deductions"])
     if not passed:
         return case
+    price_protection.revoke_for_return(case=case)  # R-PP-6, before the refund is counted
     due = refund_due(request)
     if case.kind == Kind.EXCHANGE:
         _queue_refund(case=case, amount=due, requested_by=actor)
@@ -260,10 +264,12 @@ def _queue_refund(*, case: Case, amount: Decimal, requested_by) -> None:
 
 def refund_due(request: ReturnRequest) -> Decimal:
     """What the shop owes once inspected: the estimate less deductions after a pass, nothing after
-    a failed inspection (R-RET-11) or for a request that ended without the goods changing hands."""
+    a failed inspection (R-RET-11) or for a request that ended without the goods changing hands, and
+    less the price-protection compensation of the returned units where it cannot be cancelled (R-PP-6)."""
     if request.case.status in selectors.RELEASED_STATUSES:  # inspection_failed among them
         return Decimal("0.00")
-    return max(request.refund_estimate - request.deductions, Decimal("0.00"))
+    taken_back = price_protection_selectors.deducted_for_return(request.case)  # R-PP-6
+    return max(request.refund_estimate - request.deductions - taken_back, Decimal("0.00"))
 
 
 @transaction.atomic
