@@ -176,6 +176,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = env.str("CELERY_BEAT_SCHEDULE_FILENAME", default=str(VAR_DIR / "celerybeat-schedule"))
 DEADLINE_SWEEP_INTERVAL_SECONDS = env.float("DEADLINE_SWEEP_INTERVAL_SECONDS", default=60.0)
 DEADLINE_SWEEP_BATCH_SIZE = env.int("DEADLINE_SWEEP_BATCH_SIZE", default=5000)
+# Price protection: how often prices recorded ahead of time are checked for taking effect (R-PP).
+PRICE_DROP_SWEEP_INTERVAL_SECONDS = env.float("PRICE_DROP_SWEEP_INTERVAL_SECONDS", default=600.0)
 CELERY_BEAT_SCHEDULE = {
     "sweep-case-deadlines": {
         "task": "aftersales.cases.tasks.sweep_deadlines",
@@ -196,6 +198,10 @@ CELERY_BEAT_SCHEDULE = {
     "remind-expiring-warranties": {
         "task": "warranty.tasks.remind_expiring_warranties",
         "schedule": crontab(hour=10, minute=0),
+    },
+    "sweep-prices-taking-effect": {
+        "task": "priceprotect.tasks.sweep_prices_taking_effect",
+        "schedule": PRICE_DROP_SWEEP_INTERVAL_SECONDS,
     },
 }
 # Refund execution (R-FIN-4): retries back off from this many seconds (doubling, at most an hour);

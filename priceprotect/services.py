@@ -396,14 +396,23 @@ SWEEP_BATCH = 1000
 
 
 def on_price_changed(*, entry: PriceChange, **_kwargs) -> None:
-    """Receiver of `orders.signals.price_changed`: a regular price sweep runs after commit, or when a
-    future-dated price takes effect."""
-    if entry.kind != PriceKind.REGULAR:
+    """Receiver of `orders.signals.price_changed`: a regular price already in effect is swept after
+    commit; a future-dated one by `sweep_prices_taking_effect` once it takes effect."""
+    if entry.kind != PriceKind.REGULAR or entry.effective_at > timezone.now():
         return
     from .tasks import sweep_price_drop
 
-    eta = entry.effective_at if entry.effective_at > timezone.now() else None
-    transaction.on_commit(lambda: sweep_price_drop.apply_async(args=[entry.pk], eta=eta))
+    transaction.on_commit(lambda: sweep_price_drop.delay(entry.pk))
+
+
+def sweep_prices_taking_effect(*, since: datetime, now: datetime | None = None) -> int:
+    """Periodic: sweep the regular prices recorded ahead of time that took effect since `since` (the
+    beat runs it with an overlap; a sweep run twice tells nobody twice)."""
+    now = now or timezone.now()
+    entries = PriceChange.objects.filter(
+        kind=PriceKind.REGULAR, effective_at__gt=since, effective_at__lte=now, recorded_at__lt=F("effective_at")
+    ).values_list("pk", flat=True)
+    return sum(sweep_price_drop(entry_id=pk, now=now) for pk in entries)
 
 
 def on_order_cancelled(*, order: Order, **_kwargs) -> None:
