@@ -8,6 +8,7 @@ price history (`services.record_price_change`), so the history and the price nev
 """
 
 from django.contrib import admin, messages
+from django.db import models
 from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy as _
@@ -205,6 +206,7 @@ class StorefrontAdmin(admin.ModelAdmin):
     fields = ("name", "active", "token_hint", "webhook_url", "webhook_secret_hint", "created_at")
     readonly_fields = ("token_hint", "webhook_secret_hint", "created_at")
     actions = ["rotate_webhook_secret"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def has_add_permission(self, request):
         # A storefront needs an issued token, shown once: `manage.py create_storefront NAME`.

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
+from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Round
@@ -188,6 +189,7 @@ class Storefront(models.Model):
         _("webhook URL"),
         max_length=500,
         blank=True,
+        validators=[URLValidator(schemes=["http", "https"])],
         help_text=_("Where events for this storefront are POSTed (signed). Empty: no events are sent."),
     )
     webhook_secret = models.CharField(_("webhook signing secret"), max_length=100, blank=True, editable=False)
