@@ -210,7 +210,9 @@ class Outcome:
     error: str = ""
 
 
-def deliver(delivery_id: int, *, now: datetime | None = None, client: httpx.Client | None = None):
+def deliver(
+    delivery_id: int, *, now: datetime | None = None, client: httpx.Client | None = None
+) -> WebhookDelivery | None:
     """Claim, send and record one delivery. Returns it as recorded, or None when there was nothing to
     do: not pending, not due yet, or being sent by another worker. `now` pins the clock for every
     step (tests); `client` replaces the process's HTTP client."""
