@@ -195,6 +195,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "aftersales.finance.tasks.sweep_refunds",
         "schedule": env.float("REFUND_SWEEP_INTERVAL_SECONDS", default=60.0),
     },
+    "sweep-webhooks": {
+        "task": "aftersales.orders.tasks.sweep_webhooks",
+        "schedule": env.float("WEBHOOK_SWEEP_INTERVAL_SECONDS", default=60.0),
+    },
     "remind-expiring-warranties": {
         "task": "warranty.tasks.remind_expiring_warranties",
         "schedule": crontab(hour=10, minute=0),
@@ -222,6 +226,15 @@ PAYMENT_GATEWAY_URL = env.str("PAYMENT_GATEWAY_URL", default="http://127.0.0.1:8
 PAYMENT_GATEWAY_TIMEOUT_SECONDS = env.float("PAYMENT_GATEWAY_TIMEOUT_SECONDS", default=5.0)
 # Shared with the sandbox process (it reads the same variable); a real provider would sign requests.
 PAYMENT_GATEWAY_SECRET = env.str("PAYMENT_GATEWAY_SECRET", default="sandbox-dev-secret")
+
+# --- Storefront webhooks ----------------------------------------------------------------------
+# Events we POST to a storefront (aftersales.orders.webhooks): a failed attempt (not 2xx, timeout, no
+# connection) is retried after this many seconds, doubling each attempt (at most an hour); after this
+# many attempts the delivery is failed, for staff to retry from the dashboard. Each call's connect,
+# write and read timeout.
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=30.0)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
 
 # --- API -------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -73,6 +73,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "orders.add_brand",
         "orders.change_pricechange",
         "orders.view_storefront",
+        # Webhook deliveries to storefronts; "change" only allows the "retry now" action (rows are read-only).
+        "orders.view_webhookdelivery",
+        "orders.change_webhookdelivery",
         "cases.view_businessday",
         "cases.add_businessday",
         "cases.change_businessday",

@@ -1,19 +1,35 @@
 """Dashboard pages for the catalog and customers' orders.
 
 Orders, their lines, parcels, milestones and money come from the storefront ingest (services
-with their own checks); here they are looked at, not rewritten. Category knobs are the
+with their own checks); here they are looked at, not rewritten. Webhook deliveries to storefronts
+are looked at too; a failed one can be retried. Category knobs are the
 after-sales policy and are edited here by supervisors. A product's price changes only through its
 price history (`services.record_price_change`), so the history and the price never disagree.
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db import models
+from django.template.response import TemplateResponse
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import ngettext, pgettext_lazy
 
 from aftersales.common.admin_site import ViewOnlyMixin
+from aftersales.common.errors import DomainError
 
-from . import services
-from .models import ORDER_STATUS_LABELS, Brand, Category, Order, OrderLine, Parcel, PriceChange, Product, Storefront
+from . import services, webhooks
+from .models import (
+    ORDER_STATUS_LABELS,
+    Brand,
+    Category,
+    Order,
+    OrderLine,
+    Parcel,
+    PriceChange,
+    Product,
+    Storefront,
+    WebhookDelivery,
+)
 
 MONEY_FIELDS = ("currency", "goods_total", "discount_total", "shipping_fee", "paid_total")
 
@@ -180,17 +196,127 @@ class PriceChangeAdmin(admin.ModelAdmin):
 
 @admin.register(Storefront)
 class StorefrontAdmin(admin.ModelAdmin):
-    """Only the token's first characters are ever shown; the token itself is never stored."""
+    """Only the token's first characters are ever shown; the token itself is never stored. The webhook
+    signing secret is stored (signing needs it) but shown only once: on the page that follows setting
+    a first webhook URL, or the "rotate" action; afterwards only its first characters."""
 
-    list_display = ("name", "token_hint", "active", "created_at")
+    list_display = ("name", "token_hint", "active", "webhook_url", "webhook_secret_hint", "created_at")
     list_filter = ("active",)
     search_fields = ("name",)
-    fields = ("name", "active", "token_hint", "created_at")
-    readonly_fields = ("token_hint", "created_at")
+    fields = ("name", "active", "token_hint", "webhook_url", "webhook_secret_hint", "created_at")
+    readonly_fields = ("token_hint", "webhook_secret_hint", "created_at")
+    actions = ["rotate_webhook_secret"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def has_add_permission(self, request):
         # A storefront needs an issued token, shown once: `manage.py create_storefront NAME`.
         return False
+
+    @admin.display(description=_("webhook secret starts with"))
+    def webhook_secret_hint(self, obj):
+        return services.webhook_secret_hint(obj) or "-"
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # A first webhook URL needs a secret to sign with: generated now, shown on the next page only.
+        _storefront, secret = services.ensure_webhook_secret(storefront=obj)
+        if secret:
+            self._new_secrets(request)[obj.pk] = secret
+
+    def response_change(self, request, obj):
+        secret = self._new_secrets(request).pop(obj.pk, None)
+        if secret:
+            return self._show_secrets(request, [(obj, secret)])
+        return super().response_change(request, obj)
+
+    @admin.action(description=_("Rotate the webhook signing secret"), permissions=["change"])
+    def rotate_webhook_secret(self, request, queryset):
+        rotated = [services.rotate_webhook_secret(storefront=storefront) for storefront in queryset.order_by("pk")]
+        return self._show_secrets(request, rotated)
+
+    @staticmethod
+    def _new_secrets(request) -> dict:
+        """Secrets generated while saving, kept on the request (never in the session) for the response."""
+        if not hasattr(request, "_new_webhook_secrets"):
+            request._new_webhook_secrets = {}
+        return request._new_webhook_secrets
+
+    def _show_secrets(self, request, pairs):
+        """The one page that shows plaintext secrets; it is never cached (admin views add no-cache headers)."""
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Webhook signing secrets"),
+            "opts": self.opts,
+            "secrets": [{"storefront": storefront, "secret": secret} for storefront, secret in pairs],
+            "signature_header": webhooks.SIGNATURE_HEADER,
+            "timestamp_header": webhooks.TIMESTAMP_HEADER,
+        }
+        response = TemplateResponse(request, "admin/orders/storefront/webhook_secrets.html", context)
+        add_never_cache_headers(response)
+        return response
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ViewOnlyMixin, admin.ModelAdmin):
+    """Events sent to storefronts (`orders.webhooks`): rows are written by the service; a failed one
+    can be tried again ("retry now")."""
+
+    list_display = (
+        "id",
+        "created_at",
+        "storefront",
+        "event",
+        "key",
+        "state",
+        "attempts",
+        "last_status_code",
+        "next_attempt_at",
+        "delivered_at",
+    )
+    list_filter = ("state", "event", "storefront", "created_at")
+    list_select_related = ("storefront",)
+    search_fields = ("key", "event", "storefront__name")
+    date_hierarchy = "created_at"
+    actions = ["retry_now"]
+    fields = (
+        "storefront",
+        "event",
+        "key",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "last_status_code",
+        "last_error",
+        "delivered_at",
+        "created_at",
+        "updated_at",
+        "payload",
+    )
+    readonly_fields = fields
+
+    def has_retry_permission(self, request):
+        return request.user.has_perm("orders.change_webhookdelivery")
+
+    @admin.action(description=_("Retry now"), permissions=["retry"])
+    def retry_now(self, request, queryset):
+        retried, refused = 0, []
+        for delivery in queryset.order_by("pk"):
+            try:
+                webhooks.retry_delivery(delivery=delivery)
+            except DomainError as error:
+                refused.append(f"#{delivery.pk}: {error.text}")
+            else:
+                retried += 1
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d delivery will be tried again now.", "%(count)d deliveries will be tried again now.", retried
+            )
+            % {"count": retried},
+            messages.SUCCESS if retried else messages.INFO,
+        )
+        if refused:
+            self.message_user(request, "; ".join(refused), messages.WARNING)
 
 
 class OrderLineInline(ReadOnlyInlineMixin, admin.TabularInline):

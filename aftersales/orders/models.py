@@ -7,6 +7,8 @@ total identity are database constraints, not only Python checks.
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Round
@@ -55,7 +57,9 @@ class Category(models.Model):
     price_protection_days = models.PositiveSmallIntegerField(
         _("price-protection window (days)"),
         default=0,
-        help_text=_("0: until the end of the sign-for day; N: N days after payment (R-PP-2)."),
+        help_text=_(
+            "0: until the end of the sign-for (or pickup) day; N: until the end of the N-th day after it (R-PP-2)."
+        ),
     )
     default_warranty_months = models.PositiveSmallIntegerField(_("default warranty (months)"), default=12)
 
@@ -171,12 +175,24 @@ class PriceChange(models.Model):
 
 
 class Storefront(models.Model):
-    """A shop front that pushes orders; it authenticates with a token whose SHA-256 we keep."""
+    """A shop front that pushes orders; it authenticates with a token whose SHA-256 we keep.
+
+    We also tell it things (`aftersales.orders.webhooks`): events are POSTed to `webhook_url`, signed
+    with `webhook_secret`. Unlike the token, the secret is kept in plaintext because signing needs it;
+    the dashboard shows it only once, when it is generated or rotated."""
 
     name = models.CharField(_("name"), max_length=100, unique=True)
     token_sha256 = models.CharField(_("token SHA-256"), max_length=64, unique=True, editable=False)
     token_hint = models.CharField(_("token starts with"), max_length=8, editable=False)
     active = models.BooleanField(_("active"), default=True)
+    webhook_url = models.URLField(
+        _("webhook URL"),
+        max_length=500,
+        blank=True,
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text=_("Where events for this storefront are POSTed (signed). Empty: no events are sent."),
+    )
+    webhook_secret = models.CharField(_("webhook signing secret"), max_length=100, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
@@ -337,3 +353,62 @@ class Parcel(models.Model):
 
     def __str__(self):
         return f"{self.carrier} {self.tracking_number}"
+
+
+class WebhookDelivery(models.Model):
+    """One event for a storefront, as an outbox row: written in the transaction that caused it, then
+    POSTed by a worker until the storefront answers 2xx or we give up (`aftersales.orders.webhooks`).
+
+    `pending` rows always have `next_attempt_at` (when a worker may send it next); a worker sending it
+    moves that time forward first, so a second worker leaves it alone and a dead worker's row comes
+    back by itself."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
+
+    storefront = models.ForeignKey(
+        Storefront, models.CASCADE, related_name="webhook_deliveries", verbose_name=_("storefront")
+    )
+    event = models.CharField(_("event"), max_length=64)
+    # The same event queued twice (a retried task, a repeated action) finds this row instead of a new one;
+    # the storefront receives it as the delivery id, the same on every attempt.
+    key = models.CharField(_("event id"), max_length=200, unique=True)
+    payload = models.JSONField(_("payload"), encoder=DjangoJSONEncoder)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    last_status_code = models.PositiveSmallIntegerField(_("last HTTP status"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The sweeper's query: pending rows whose next attempt is due.
+            models.Index(fields=["next_attempt_at"], condition=Q(state="pending"), name="orders_webhook_due"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=["pending", "delivered", "failed"]), name="orders_webhook_known_state"
+            ),
+            models.CheckConstraint(condition=~Q(key="") & ~Q(event=""), name="orders_webhook_key_and_event"),
+            models.CheckConstraint(
+                condition=(Q(state="pending") & Q(next_attempt_at__isnull=False))
+                | (~Q(state="pending") & Q(next_attempt_at__isnull=True)),
+                name="orders_webhook_next_attempt_only_when_pending",
+            ),
+            models.CheckConstraint(
+                condition=(Q(state="delivered") & Q(delivered_at__isnull=False))
+                | (~Q(state="delivered") & Q(delivered_at__isnull=True)),
+                name="orders_webhook_delivered_at_only_when_delivered",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.event} {self.key}"
