@@ -22,6 +22,7 @@ from aftersales.common.locks import lock_one
 from aftersales.finance import ledger
 from aftersales.finance.models import Coupon, Refund
 from aftersales.finance.services import request_refund, revoke_refund
+from aftersales.orders import webhooks
 from aftersales.orders.models import Order, OrderLine, PriceChange, PriceKind
 
 from . import policy, selectors
@@ -179,7 +180,7 @@ def _reprice(*, case: Case, claim: Claim) -> Case:
         updated_at=timezone.now(),
     )
     order.refresh_from_db()
-    transaction.on_commit(lambda: _tell_storefront(claim.pk))
+    _tell_storefront(claim=claim, order=order)
     Claim.objects.filter(pk=claim.pk).update(compensated_at=timezone.now())
     return case_services.transition(
         case=case,
@@ -189,12 +190,9 @@ def _reprice(*, case: Case, claim: Claim) -> Case:
     )
 
 
-def _tell_storefront(claim_id: int) -> None:
-    """The storefront owns the order, so it hears of the new line prices (signed, retried webhook)."""
-    from aftersales.orders import webhooks
-
-    claim = Claim.objects.select_related("order__storefront", "case").get(pk=claim_id)
-    order = claim.order
+def _tell_storefront(*, claim: Claim, order: Order) -> None:
+    """The storefront owns the order, so it hears of the new line prices: an outbox row written in the
+    repricing transaction (nothing is lost if a worker dies), sent signed and retried after commit."""
     if order.storefront_id is None:
         return
     webhooks.queue_webhook(

@@ -13,8 +13,9 @@ from aftersales.common.errors import NotAllowed, PolicyRefused
 from aftersales.finance import ledger
 from aftersales.finance.models import Coupon, Refund
 from aftersales.finance.services import approve_refund, refunded_or_pending
-from aftersales.orders.models import Order, PriceKind
+from aftersales.orders.models import Order, PriceKind, Storefront, WebhookDelivery
 from aftersales.orders.services import set_milestones
+from aftersales.orders.services.storefronts import create_storefront
 from priceprotect import services
 from priceprotect.models import Claim, ClaimLine, PriceProtectionSettings, Revocation
 from returns import services as returns
@@ -76,6 +77,27 @@ def test_R_PP_3_cod_still_in_the_warehouse_is_repriced_not_credited(customer):
     assert (order.paid_total, order.discount_total) == (Decimal("1799.00"), Decimal("200.00"))
     assert (line.discount, line.paid_amount) == (Decimal("200.00"), Decimal("1799.00"))
     assert Claim.objects.get(case=case).mode == "reprice"
+
+
+def test_R_PP_3_the_storefront_is_told_of_the_repricing_in_the_same_transaction(customer):
+    storefront, _token = create_storefront(name="Main shop")
+    Storefront.objects.filter(pk=storefront.pk).update(webhook_url="https://shop.example/hooks")
+    order = in_transit_order(customer, payment_mode="cod", left_warehouse_at=None, storefront=storefront)
+    price(product_of(order), "1799.00")
+    case = claim(order)
+    delivery = WebhookDelivery.objects.get(storefront=storefront)
+    assert delivery.event == "order.repriced" and delivery.state == "pending"
+    assert delivery.payload["order"] == order.number and delivery.payload["claim"] == case.number
+    assert delivery.payload["paid_total"] == "1799.00"
+    assert delivery.payload["lines"] == [
+        {
+            "line_no": 1,
+            "sku": product_of(order).sku,
+            "discount": "200.00",
+            "paid_amount": "1799.00",
+            "price_protection": "200.00",
+        }
+    ]
 
 
 def test_R_PP_3_cod_after_leaving_the_warehouse_is_credited_like_prepaid(customer):
