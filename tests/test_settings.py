@@ -117,3 +117,11 @@ def test_database_url_switches_to_postgresql(tmp_path):
 def test_celery_broker_url_switches_to_redis(tmp_path):
     values = settings_under({"DEBUG": "1", "CELERY_BROKER_URL": "redis://127.0.0.1:6379/3"}, tmp_path)
     assert values["CELERY_BROKER_URL"] == "redis://127.0.0.1:6379/3"
+
+
+def test_migrations_match_the_models_wherever_the_files_live(tmp_path):
+    """A migration that baked in this machine's paths (an attachment directory) would show as a change
+    on any other machine; every model change must come with its migration."""
+    env = {"DEBUG": "1", "PRIVATE_MEDIA_ROOT": str(tmp_path / "elsewhere")}
+    result = run_django(["manage.py", "makemigrations", "--check", "--dry-run"], env, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -4,11 +4,13 @@ A Case's status changes only through `aftersales.cases.services.transition` (com
 its `deadline_at` / `deadline_action` say what the deadline sweeper will do and when.
 """
 
+import os
+
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import Q
-from django.utils.functional import LazyObject
+from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
 
 
@@ -150,11 +152,21 @@ class CaseEvent(models.Model):
         return str(self.actor) if self.actor_id else str(_("System"))
 
 
-class PrivateStorage(LazyObject):
-    """Files outside any public URL; the attachment view streams them after an access check."""
+@deconstructible(path="aftersales.cases.models.PrivateStorage")
+class PrivateStorage(FileSystemStorage):
+    """Files outside any public URL; the attachment view streams them after an access check. The
+    directory is read from PRIVATE_MEDIA_ROOT when used, so migrations never record this machine's path."""
 
-    def _setup(self):
-        self._wrapped = FileSystemStorage(location=settings.PRIVATE_MEDIA_ROOT, base_url=None)
+    def __init__(self):
+        super().__init__(base_url=None)
+
+    @property
+    def base_location(self):
+        return settings.PRIVATE_MEDIA_ROOT
+
+    @property
+    def location(self):
+        return os.path.abspath(self.base_location)
 
 
 private_storage = PrivateStorage()
