@@ -5,9 +5,14 @@ with their own checks); here they are looked at, not rewritten. Webhook deliveri
 are looked at too; a failed one can be retried. Category knobs are the
 after-sales policy and are edited here by supervisors. A product's price changes only through its
 price history (`services.record_price_change`), so the history and the price never disagree.
+
+Feature apps add links to a product's page (`add_product_tool`) without the catalog importing them.
 """
 
+from collections.abc import Callable
+
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.db import models
 from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers
@@ -32,6 +37,17 @@ from .models import (
 )
 
 MONEY_FIELDS = ("currency", "goods_total", "discount_total", "shipping_fee", "paid_total")
+
+# Links a feature app shows on a product's page (price protection: what a price cut would cost). Each
+# tool is called with (request, product) and returns (label, url), or None when the user may not use it.
+ProductTool = Callable[..., tuple[str, str] | None]
+PRODUCT_TOOLS: list[ProductTool] = []
+
+
+def add_product_tool(tool: ProductTool) -> None:
+    """Called by a feature app's admin module; registering the same tool twice keeps one."""
+    if tool not in PRODUCT_TOOLS:
+        PRODUCT_TOOLS.append(tool)
 
 
 class ReadOnlyInlineMixin(ViewOnlyMixin):
@@ -126,6 +142,13 @@ class ProductAdmin(admin.ModelAdmin):
     autocomplete_fields = ("brand", "category")
     readonly_fields = ("updated_at",)
     inlines = [PriceChangeInline]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        product = self.get_object(request, unquote(object_id))
+        if product is not None:
+            extra_context["product_tools"] = [link for tool in PRODUCT_TOOLS if (link := tool(request, product))]
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_readonly_fields(self, request, obj=None):
         # The price of an existing product moves by a price-history entry, never by typing it here.
