@@ -1,4 +1,5 @@
-"""Dashboard: the shop's price-protection settings and the claims queue.
+"""Dashboard: the shop's price-protection settings, the claims queue, and what a planned price cut would
+cost (linked from each product's page).
 
 Configuration, not logic: claims are read-only here; they are written by
 `priceprotect.services`. A claim waiting for review (R-PP-7: a drop steep enough to look like a pricing
@@ -7,12 +8,17 @@ error) is approved or rejected with the forms on its page, which post to views t
 Refusals are shown as messages, never as an error page.
 """
 
+from decimal import Decimal
+
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.db.models import F
+from django.db.models import F, Sum
 from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html
@@ -24,8 +30,10 @@ from aftersales.common.admin_site import SingleRowSettingsMixin, ViewOnlyMixin, 
 from aftersales.common.errors import DomainError, TransitionConflict
 from aftersales.finance.ledger import coupon_state
 from aftersales.finance.models import Coupon
+from aftersales.orders import admin as orders_admin
+from aftersales.orders.models import Product
 
-from . import services
+from . import selectors, services
 from . import workflow as pp_workflow
 from .models import Claim, ClaimLine, PriceProtectionSettings, Revocation
 from .policy import Mode
@@ -36,6 +44,7 @@ WAITING = "submitted"  # the status of a claim waiting for an agent (R-PP-7)
 # The decision forms on a claim's page, and the workflow transition each one takes.
 DECISIONS = ("approve", "reject")
 PRICE_HISTORY_ROWS = 10
+EXPOSURE_ORDERS_SHOWN = 20
 
 
 def _local(moment):
@@ -261,6 +270,11 @@ class ClaimAdmin(ViewOnlyMixin, admin.ModelAdmin):
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
         return [
+            path(
+                "exposure/<int:product_id>/",
+                self.admin_site.admin_view(self.exposure_view),
+                name="{}_{}_exposure".format(*info),
+            ),
             *(
                 path(
                     f"<path:object_id>/{decision}/",
@@ -343,6 +357,71 @@ class ClaimAdmin(ViewOnlyMixin, admin.ModelAdmin):
             )
         return HttpResponseRedirect(self._url("change", obj.pk))
 
+    # --- what a planned price cut would cost (linked from the product's page)
+
+    def exposure_view(self, request, product_id):
+        if not may_see_exposure(request.user):
+            raise PermissionDenied
+        product = get_object_or_404(Product.objects.select_related("category"), pk=product_id)
+        form = ExposureForm(request.GET if "price" in request.GET else None)
+        result, orders = None, []
+        if form.is_valid():
+            price, now = form.cleaned_data["price"], timezone.now()
+            result = selectors.exposure(product, price, now)
+            orders = (
+                selectors.lines_gaining(product, price, now)
+                .values("order_id", "order__number")
+                .annotate(units=Sum("quantity"), gain=Sum(F("paid_amount") - F("quantity") * price))
+                .order_by("-gain", "order_id")[:EXPOSURE_ORDERS_SHOWN]
+            )
+        basis, _entry = selectors.basis_of(product, timezone.now())
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Price-protection exposure: %(product)s") % {"product": product.name},
+            "opts": self.opts,
+            "product": product,
+            "product_url": _product_url(self.admin_site, product.pk),
+            "regular_price": basis.regular,
+            "window_days": product.category.price_protection_days,
+            "form": form,
+            "result": result,
+            "orders": [{**row, "url": _order_url(self.admin_site, row["order_id"])} for row in orders],
+            "orders_shown": EXPOSURE_ORDERS_SHOWN,
+        }
+        return TemplateResponse(request, "admin/priceprotect/exposure.html", context)
+
 
 def _case_url(site, case_id) -> str:
     return reverse("admin:cases_case_change", args=[case_id], current_app=site.name)
+
+
+def _product_url(site, product_id) -> str:
+    return reverse("admin:orders_product_change", args=[product_id], current_app=site.name)
+
+
+def _order_url(site, order_id) -> str:
+    return reverse("admin:orders_order_change", args=[order_id], current_app=site.name)
+
+
+class ExposureForm(forms.Form):
+    price = forms.DecimalField(
+        label=_("Planned regular price"),
+        min_value=Decimal("0.00"),
+        max_digits=12,
+        decimal_places=2,
+        help_text=_("The new regular price you are thinking of; nothing is changed."),
+    )
+
+
+def may_see_exposure(user) -> bool:
+    return user.has_perm("priceprotect.view_claim") and user.has_perm("orders.view_product")
+
+
+def exposure_tool(request, product) -> tuple[str, str] | None:
+    """The link on a product's page (registered with the catalog's admin)."""
+    if not may_see_exposure(request.user):
+        return None
+    return str(_("Price-protection exposure")), reverse("admin:priceprotect_claim_exposure", args=[product.pk])
+
+
+orders_admin.add_product_tool(exposure_tool)

@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from aftersales.cases.models import CaseEvent
+from aftersales.orders.models import OrderLine
 from priceprotect import services
 from priceprotect.models import Claim, PriceProtectionSettings
 from tests import factories
@@ -234,6 +235,73 @@ def test_R_PP_7_only_staff_who_may_review_decide(client, customer):
     case.refresh_from_db()
     assert (case.status, case.version) == ("submitted", version)
     assert client.post(reverse("admin:priceprotect_claim_approve", args=[999999]), {}).status_code == 404
+
+
+# --- What a planned price cut would cost (R-PP-1, R-PP-2, R-PP-4) ------------------------------------------
+
+
+def test_R_PP_2_the_exposure_of_a_planned_price_counts_the_orders_in_their_window(client, agent, customer):
+    first = in_transit_order(customer)
+    product = product_of(first)
+    second = in_transit_order(factories.CustomerFactory(), quantity=2)
+    b2b = in_transit_order(factories.CustomerFactory(), is_b2b=True)
+    closed = in_transit_order(factories.CustomerFactory(), signed_for_at=first.placed_at)  # window closed
+    OrderLine.objects.filter(order__in=[second, b2b, closed]).update(product=product)
+    client.force_login(agent)
+
+    product_page = client.get(reverse("admin:orders_product_change", args=[product.pk])).text
+    assert exposure_url(product) in product_page and "Price-protection exposure" in product_page
+
+    page = client.get(exposure_url(product)).text
+    assert 'id="exposure-form"' in page and 'id="exposure-result"' not in page
+    assert "Regular price now: 1999.00" in page
+
+    response = client.get(exposure_url(product), {"price": "1799.00"})
+    assert response.status_code == 200
+    page = response.text
+    assert '<td id="exposure-orders">2</td>' in page  # not the B2B order, not the closed window
+    assert '<td id="exposure-units">3</td>' in page
+    assert '<td id="exposure-amount"><strong>600.00</strong></td>' in page
+    assert "An upper bound" in page
+    listing = page[page.index('id="exposure-order-list"') :]
+    assert listing.index(second.number) < listing.index(first.number)  # the largest gain first
+    assert b2b.number not in listing and closed.number not in listing
+    assert not Claim.objects.exists()  # looking changes nothing
+
+    # A price above what anyone paid reaches nobody.
+    page = client.get(exposure_url(product), {"price": "2500"}).text
+    assert '<td id="exposure-orders">0</td>' in page and '<td id="exposure-amount"><strong>0.00</strong></td>' in page
+
+
+@pytest.mark.parametrize(
+    ("raw", "error"),
+    [
+        ("", "This field is required."),
+        ("abc", "Enter a number."),
+        ("NaN", "Enter a number."),
+        ("-1", "Ensure this value is greater than or equal to 0"),
+        ("12.345", "Ensure that there are no more than 2 decimal places."),
+        ("1" * 13, "Ensure that there are no more than 12 digits in total."),
+    ],
+)
+def test_a_bad_planned_price_is_a_form_error(client, agent, customer, raw, error):
+    product = product_of(in_transit_order(customer))
+    client.force_login(agent)
+    response = client.get(exposure_url(product), {"price": raw})
+    assert response.status_code == 200
+    assert "errorlist" in response.text and error in response.text
+    assert 'id="exposure-result"' not in response.text
+
+
+def test_staff_without_the_claims_do_not_see_the_exposure(client, customer):
+    product = product_of(in_transit_order(customer))
+    finance = factories.StaffFactory(role="finance")
+    client.force_login(finance)
+    page = client.get(reverse("admin:orders_product_change", args=[product.pk])).text
+    assert exposure_url(product) not in page
+    assert client.get(exposure_url(product), {"price": "10"}).status_code == 403
+    client.force_login(factories.StaffFactory(role="agent"))
+    assert client.get(reverse("admin:priceprotect_claim_exposure", args=[999999])).status_code == 404
 
 
 # --- Settings -----------------------------------------------------------------
