@@ -1,7 +1,7 @@
-"""Dashboard: the shop's price-protection settings, the claims queue, and what a planned price cut would
-cost (linked from each product's page).
+"""Dashboard: the shop's price-protection settings, the claims queue, revocations and price-drop offers,
+and what a planned price cut would cost (linked from each product's page).
 
-Configuration, not logic: claims are read-only here; they are written by
+Configuration, not logic: claims, revocations and offers are read-only here; they are written by
 `priceprotect.services`. A claim waiting for review (R-PP-7: a drop steep enough to look like a pricing
 error) is approved or rejected with the forms on its page, which post to views that call
 `services.approve` / `services.reject`; those check the permission and the status and move the case.
@@ -35,7 +35,7 @@ from aftersales.orders.models import Product
 
 from . import selectors, services
 from . import workflow as pp_workflow
-from .models import Claim, ClaimLine, PriceProtectionSettings, Revocation
+from .models import Claim, ClaimLine, PriceDropOffer, PriceProtectionSettings, Revocation
 from .policy import Mode
 
 NOTE_MAX_LENGTH = 5000
@@ -425,3 +425,75 @@ def exposure_tool(request, product) -> tuple[str, str] | None:
 
 
 orders_admin.add_product_tool(exposure_tool)
+
+
+# --- Revocations and price-drop offers: view only ---------------------------------------------------------
+
+
+class UnrecoveredFilter(admin.SimpleListFilter):
+    """R-PP-6: compensation that could not be taken back automatically (a spent coupon on a refused
+    order), for staff to follow up."""
+
+    title = _("left to recover by hand")
+    parameter_name = "unrecovered"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Yes")), ("no", _("No"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(unrecovered__gt=0)
+        if self.value() == "no":
+            return queryset.filter(unrecovered=0)
+        return queryset
+
+
+@admin.register(Revocation)
+class RevocationAdmin(ViewOnlyMixin, admin.ModelAdmin):
+    list_display = (
+        "claim_link",
+        "order",
+        "cause",
+        "return_case",
+        "amount",
+        "by_cancelling_coupon",
+        "deducted_from_refund",
+        "taken_from_account",
+        "not_paid_out",
+        "unrecovered",
+        "created_at",
+    )
+    list_filter = (UnrecoveredFilter, "cause", "created_at")
+    search_fields = ("claim__case__number", "claim__order__number", "return_case__number")
+    date_hierarchy = "created_at"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("claim__case", "claim__order", "return_case")
+
+    @admin.display(description=_("claim"), ordering="claim__case__number")
+    def claim_link(self, obj):
+        url = reverse("admin:priceprotect_claim_change", args=[obj.claim_id], current_app=self.admin_site.name)
+        return format_html('<a href="{}">{}</a>', url, obj.claim.case.number)
+
+    @admin.display(description=_("order"), ordering="claim__order__number")
+    def order(self, obj):
+        return obj.claim.order
+
+
+@admin.register(PriceDropOffer)
+class PriceDropOfferAdmin(ViewOnlyMixin, admin.ModelAdmin):
+    list_display = ("order", "product", "new_price", "amount", "created_at")
+    list_filter = ("created_at",)
+    search_fields = ("order__number", "price_change__product__sku", "price_change__product__name")
+    date_hierarchy = "created_at"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("order", "price_change__product")
+
+    @admin.display(description=_("product"), ordering="price_change__product__sku")
+    def product(self, obj):
+        return obj.price_change.product.name
+
+    @admin.display(description=_("new price"), ordering="price_change__price")
+    def new_price(self, obj):
+        return obj.price_change.price

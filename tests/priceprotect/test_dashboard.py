@@ -11,11 +11,14 @@ from django.contrib.messages import get_messages
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from aftersales.cases.models import CaseEvent
+from aftersales.finance import ledger
 from aftersales.orders.models import OrderLine
+from aftersales.orders.services import set_milestones
 from priceprotect import services
-from priceprotect.models import Claim, PriceProtectionSettings
+from priceprotect.models import Claim, PriceDropOffer, PriceProtectionSettings, Revocation
 from tests import factories
 from tests.dashboard.conftest import form_data
 from tests.priceprotect.conftest import in_transit_order, price
@@ -304,7 +307,7 @@ def test_staff_without_the_claims_do_not_see_the_exposure(client, customer):
     assert client.get(reverse("admin:priceprotect_claim_exposure", args=[999999])).status_code == 404
 
 
-# --- Settings -----------------------------------------------------------------
+# --- Settings, revocations and offers -----------------------------------------------------------------
 
 
 def test_R_PP_3_R_PP_7_the_settings_page_edits_the_single_row(client, supervisor, agent):
@@ -330,3 +333,49 @@ def test_R_PP_3_R_PP_7_the_settings_page_edits_the_single_row(client, supervisor
 
     client.force_login(agent)  # agents review claims; they do not set the rules
     assert client.get(url).status_code == 403
+
+
+def test_R_PP_6_revocations_left_to_recover_by_hand_are_filtered_for_follow_up(client, agent, customer):
+    # A refused order whose coupon was spent: nothing can be taken back automatically.
+    spent = in_transit_order(customer, payment_mode="cod")
+    price(product_of(spent), "1799.00")
+    spent_case = services.file_claim(order=spent, actor=customer)
+    ledger.use_coupon(code=Claim.objects.get(pk=spent_case.pk).coupon.code, customer=customer)
+    set_milestones(order=spent, cancelled_at=timezone.now())
+    # A refused order whose coupon was not used: cancelled, nothing left.
+    unused = in_transit_order(customer, payment_mode="cod")
+    price(product_of(unused), "1799.00")
+    unused_case = services.file_claim(order=unused, actor=customer)
+    set_milestones(order=unused, cancelled_at=timezone.now())
+    left, recovered = Revocation.objects.get(claim_id=spent_case.pk), Revocation.objects.get(claim_id=unused_case.pk)
+    assert left.unrecovered == Decimal("200.00") and recovered.unrecovered == Decimal("0.00")
+    client.force_login(agent)
+
+    url = reverse("admin:priceprotect_revocation_changelist")
+    page = client.get(url).text
+    assert "By left to recover by hand" in page
+    assert set(listed(page, spent_case, unused_case)) == {spent_case.number, unused_case.number}
+    assert change_url(spent_case) in page  # each row leads to its claim
+    assert listed(client.get(url, {"unrecovered": "yes"}).text, spent_case, unused_case) == [spent_case.number]
+    assert listed(client.get(url, {"unrecovered": "no"}).text, spent_case, unused_case) == [unused_case.number]
+    assert client.get(url, {"cause__exact": "order_cancelled"}).status_code == 200
+    assert url + "?unrecovered=yes" in client.get(reverse("admin:index")).text
+
+    # Read-only: nothing to add, change or delete.
+    assert client.get(reverse("admin:priceprotect_revocation_add")).status_code == 403
+    response = client.post(reverse("admin:priceprotect_revocation_change", args=[left.pk]), {"unrecovered": "0"})
+    assert response.status_code == 403
+    left.refresh_from_db()
+    assert left.unrecovered == Decimal("200.00")
+
+
+def test_the_price_drop_offers_are_listed_read_only(client, supervisor, customer):
+    order = in_transit_order(customer)
+    entry = price(product_of(order), "1899.00")
+    # As the sweep records it (the sweep itself needs the portal's claim link, tested with the portal).
+    offer = PriceDropOffer.objects.create(order=order, price_change=entry, amount=Decimal("100.00"))
+    client.force_login(supervisor)
+    page = client.get(reverse("admin:priceprotect_pricedropoffer_changelist")).text
+    assert order.number in page and "100.00" in page and "1899.00" in page
+    assert client.get(reverse("admin:priceprotect_pricedropoffer_change", args=[offer.pk])).status_code == 200
+    assert client.get(reverse("admin:priceprotect_pricedropoffer_add")).status_code == 403
