@@ -62,6 +62,7 @@ class PriceProtectionSettings(models.Model):
             models.CheckConstraint(
                 condition=Q(review_drop_above_percent__gt=0) & Q(review_drop_above_percent__lte=100),
                 name="priceprotect_settings_review_percent_range",
+                violation_error_message=_("The review percentage is more than 0 and at most 100."),
             ),
         ]
 

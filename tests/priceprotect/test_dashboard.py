@@ -327,7 +327,7 @@ def test_R_PP_3_R_PP_7_the_settings_page_edits_the_single_row(client, supervisor
 
     # Out of range: a form error, nothing saved.
     response = client.post(url, {**data, "review_drop_above_percent": "150.00"})
-    assert response.status_code == 200 and "errornote" in response.text
+    assert response.status_code == 200 and "at most 100" in response.text
     assert PriceProtectionSettings.objects.get().review_drop_above_percent == Decimal("30.00")
     assert PriceProtectionSettings.objects.count() == 1
 
