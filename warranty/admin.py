@@ -3,9 +3,9 @@ technicians' repair board.
 
 Configuration, not logic: a claim is read-only here. The board (the claims' changelist) shows each
 unit's turnaround against the target; staff act on a claim with the step forms on its page (accept,
-receive, diagnose, add parts, repaired, quality check, ship back, payment, appeal), each posting to a
-view that calls the matching `warranty.services` function, which checks the permission and the status
-and moves the case. Refusals are shown as messages, never as an error page.
+receive, diagnose, add parts, repaired, quality check, ship back, payment, appeal, ship an accessory),
+each posting to a view that calls the matching `warranty.services` function, which checks the
+permission and the status and moves the case. Refusals are shown as messages, never as an error page.
 """
 
 from datetime import datetime
@@ -49,7 +49,9 @@ STEPS = {
     "ship_back": ("ship_back",),
     "ship_back_unrepaired": ("ship_back_unrepaired",),
     "decide_appeal": ("overturn", "uphold"),
-    # Not a transition: recorded while a paid repair waits to ship back.
+    "ship_accessory": ("ship_accessory",),
+    # Not a transition: recorded while a paid repair waits to ship back (a paid accessory then moves on
+    # to shipping, R-WAR-6).
     "record_payment": (),
 }
 
@@ -240,6 +242,8 @@ class ClaimAdmin(ViewOnlyMixin, admin.ModelAdmin):
                     "unit",
                     "fault",
                     "description",
+                    "accessory",
+                    "accessory_price",
                     "mode",
                     "centre",
                     "visit_at",
@@ -295,7 +299,7 @@ class ClaimAdmin(ViewOnlyMixin, admin.ModelAdmin):
         return (
             super()
             .get_queryset(request)
-            .select_related("case__customer", "order_line__order", "centre", "unit", "handed_over_to")
+            .select_related("case__customer", "order_line__order", "centre", "unit", "handed_over_to", "accessory")
         )
 
     def get_changelist(self, request, **kwargs):
@@ -514,6 +518,8 @@ class ClaimAdmin(ViewOnlyMixin, admin.ModelAdmin):
             case = services.ship_back(case=case, actor=actor, **shipment)
         elif step == "ship_back_unrepaired":
             case = services.ship_back_unrepaired(case=case, actor=actor, **shipment)
+        elif step == "ship_accessory":
+            case = services.ship_accessory(case=case, actor=actor, **shipment)
         else:  # decide_appeal
             decision = post.get("decision")
             if decision not in ("overturn", "uphold"):

@@ -4,6 +4,7 @@ from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
@@ -18,7 +19,7 @@ from aftersales.common.errors import NotAllowed
 from aftersales.orders.models import OrderLine
 
 from . import policy
-from .models import CentreClosure, Claim, ServiceCentre, Unit, WarrantySettings
+from .models import Accessory, CentreClosure, Claim, ServiceCentre, Unit, WarrantySettings
 from .workflow import IN_WORKSHOP
 
 
@@ -140,6 +141,47 @@ def claim_verdicts(line: OrderLine, unit: Unit | None = None, *, now: datetime |
     fresh = next((f for f in policy.Fault.values if f not in repaired), None)
     first_time = claim_verdict(line, fresh, unit, now=now) if fresh is not None else None
     return {fault: judged.get(fault, first_time) for fault in policy.Fault.values}
+
+
+@dataclass(frozen=True)
+class AccessoryOffer:
+    """R-WAR-6: an accessory of the line's category and what asking for it costs today."""
+
+    accessory: Accessory
+    price: Decimal
+    reason: str
+
+
+def accessories_by_category(category_ids: Iterable[int]) -> dict[int, list[Accessory]]:
+    """{category id: the accessories sold for it, by name}, in one query."""
+    found: dict[int, list[Accessory]] = defaultdict(list)
+    for accessory in Accessory.objects.filter(category_id__in=set(category_ids), active=True).order_by("name", "pk"):
+        found[accessory.category_id].append(accessory)
+    return found
+
+
+def line_accessories(line: OrderLine) -> QuerySet[Accessory]:
+    """The accessories the shop sells for the line's product (its category's, R-WAR-6)."""
+    return Accessory.objects.filter(category_id=line.product.category_id, active=True).order_by("name", "pk")
+
+
+def accessory_offers(
+    accessories: Iterable[Accessory], coverage: policy.Coverage | None, *, now: datetime | None = None
+) -> list[AccessoryOffer]:
+    """R-WAR-6: each accessory at the price a request would cost now, for a unit with `coverage`."""
+    now = now or timezone.now()
+    covered = coverage is not None and coverage.covers(now)
+    offers = []
+    for accessory in accessories:
+        facts = {"price": accessory.price, "wearing_part": accessory.wearing_part, "covered": covered}
+        offers.append(
+            AccessoryOffer(
+                accessory=accessory,
+                price=policy.accessory_price(**facts),
+                reason=policy.accessory_price_reason(**facts),
+            )
+        )
+    return offers
 
 
 def centre_facts() -> list[policy.CentreFacts]:
@@ -281,6 +323,7 @@ class LineCoverage:
     coverage: policy.Coverage | None
     units: list[UnitCoverage]
     verdict: policy.ClaimVerdict
+    accessories: tuple[AccessoryOffer, ...] = ()
 
 
 def order_coverage(order) -> list[LineCoverage]:
@@ -294,7 +337,8 @@ def order_coverage(order) -> list[LineCoverage]:
         .values_list("unit", "days")
     )
     rows = []
-    lines = order.lines.select_related("product__brand").prefetch_related("units").order_by("line_no")
+    lines = list(order.lines.select_related("product__brand").prefetch_related("units").order_by("line_no"))
+    accessories = accessories_by_category(line.product.category_id for line in lines)
     for line in lines:
         verdict = claim_verdict(line, policy.Fault.OTHER)
         if line.gift_of_id is not None:
@@ -315,7 +359,13 @@ def order_coverage(order) -> list[LineCoverage]:
             )
             for unit in line.units.all()
         ]
-        rows.append(LineCoverage(line=line, coverage=verdict.coverage, units=units, verdict=verdict))
+        # R-WAR-6: what each accessory costs today (none for a gift, or before sign-for: claims need it).
+        offers = []
+        if line.gift_of_id is None and verdict.coverage is not None:
+            offers = accessory_offers(accessories[line.product.category_id], verdict.coverage)
+        rows.append(
+            LineCoverage(line=line, coverage=verdict.coverage, units=units, verdict=verdict, accessories=tuple(offers))
+        )
     return rows
 
 
@@ -333,7 +383,7 @@ def claim_detail(case: Case) -> Claim:
     """The claim of `case` with everything its detail page shows."""
     return (
         Claim.objects.select_related(
-            "case__order", "order_line__product", "order_line__order", "centre", "unit", "handed_over_to"
+            "case__order", "order_line__product", "order_line__order", "centre", "unit", "handed_over_to", "accessory"
         )
         .prefetch_related("parts")
         .get(case_id=case.pk)
@@ -369,6 +419,7 @@ STEP_TRANSITIONS = {
     "ship_back_unrepaired": ("ship_back_unrepaired",),
     "confirm_receipt": ("confirm_receipt",),
     "take_replacement": ("take_replacement",),
+    "ship_accessory": ("ship_accessory",),
 }
 
 
@@ -395,6 +446,7 @@ def available_steps(user, claim: Claim) -> list[str]:
         "appeal": claim.appealed_at is None,
         "take_replacement": claim.replacement_offered_at is not None,
         "ship_back": not unpaid,
+        "ship_accessory": not unpaid,
     }
     steps = [name for name, names in STEP_TRANSITIONS.items() if extra.get(name, True) and any(map(may, names))]
     if case.status == "awaiting_unit" and user.pk == case.customer_id:

@@ -44,6 +44,7 @@ STAFF_STEPS = (
     "ship-back-unrepaired",
     "payment",
     "decide-appeal",
+    "ship-accessory",
 )
 # A well-formed body for each step that needs one, so a refusal is about who asks, not what they sent.
 VALID = {
@@ -57,6 +58,7 @@ VALID = {
     "ship-back": {"carrier": "SF", "tracking_number": "SF2"},
     "ship-back-unrepaired": {"carrier": "SF", "tracking_number": "SF3"},
     "decide-appeal": {"overturn": True, "note": "ok"},
+    "ship-accessory": {"carrier": "SF", "tracking_number": "SF4"},
 }
 
 

@@ -232,9 +232,21 @@ class ClaimShipBackUnrepaired(APIView):
         return render(request, services.ship_back_unrepaired(case=case, actor=request.user, **data))
 
 
+class ClaimShipAccessory(APIView):
+    """Staff: send the accessory asked for instead of a repair (a priced one once paid, R-WAR-6); the
+    claim closes when the customer confirms receipt, or after the confirmation days."""
+
+    @extend_schema(request=WarrantyShipmentInput, responses=WarrantyClaimOutput)
+    def post(self, request, number):
+        case = claim_case(request, number)
+        data = valid(WarrantyShipmentInput, request.data)
+        return render(request, services.ship_accessory(case=case, actor=request.user, **data))
+
+
 class ClaimPayment(APIView):
-    """Staff or the storefront's back office: the customer paid for an accepted paid repair;
-    `reference` is the payment's id, kept on the timeline."""
+    """Staff or the storefront's back office: the customer paid for an accepted paid repair or a
+    priced accessory (which is then prepared, R-WAR-6); `reference` is the payment's id, kept on the
+    timeline."""
 
     class WarrantyPaymentInput(serializers.Serializer):
         reference = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")

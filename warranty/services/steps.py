@@ -496,7 +496,8 @@ def ship_back_unrepaired(*, case: Case, actor, carrier: str, tracking_number: st
 
 @transaction.atomic
 def record_payment(*, case: Case, actor, reference: str = "", now: datetime | None = None) -> Case:
-    """The customer paid for an accepted paid repair (taken by the storefront or by hand)."""
+    """The customer paid for an accepted paid repair or a priced accessory (R-WAR-6), taken by the
+    storefront or by hand. A paid accessory is then prepared for shipping."""
     now = now or timezone.now()
     if actor is None or not actor.has_perm("cases.change_case"):
         raise NotAllowed()
@@ -509,6 +510,16 @@ def record_payment(*, case: Case, actor, reference: str = "", now: datetime | No
     claim.amount_due_paid_at = now
     claim.save(update_fields=["amount_due_paid_at"])
     reference = (reference or "").strip()[:200]
+    if claim.accessory_id is not None:
+        note = _("Payment for %(accessory)s (%(amount)s) received; we will send it to you.") % {
+            "accessory": claim.accessory.name,
+            "amount": claim.amount_due,
+        }
+        note += f" {reference}" if reference else ""
+        if locked.status == "accessory_payment":
+            return case_services.transition(case=locked, name="accessory_paid", actor=actor, note=note)
+        case_services.add_note(case=locked, actor=actor, note=note, public=True)
+        return locked
     case_services.add_note(
         case=locked,
         actor=actor,
@@ -521,9 +532,12 @@ def record_payment(*, case: Case, actor, reference: str = "", now: datetime | No
 
 @transaction.atomic
 def confirm_receipt(*, case: Case, actor) -> Case:
-    """The customer has the unit back (actor None: the confirmation days passed)."""
+    """The customer has the unit, or the accessory (R-WAR-6), back (actor None: the confirmation days
+    passed)."""
     if actor is None:
-        return case_services.transition(case=case, name="close", note=_("Closed: the unit was delivered."))
+        accessory = Claim.objects.filter(case_id=case.pk, accessory__isnull=False).exists()
+        note = _("Closed: the accessory was delivered.") if accessory else _("Closed: the unit was delivered.")
+        return case_services.transition(case=case, name="close", note=note)
     return case_services.transition(
         case=case, name="confirm_receipt", actor=actor, note=_("The customer confirmed receipt.")
     )
