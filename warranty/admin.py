@@ -29,7 +29,7 @@ from aftersales.common.errors import DomainError, NotAllowed, TransitionConflict
 from . import selectors, services
 from . import workflow as warranty_workflow
 from .models import Accessory, CentreClosure, Claim, PartUsed, ServiceCentre, WarrantySettings
-from .policy import Diagnosis, Document, Exclusion
+from .policy import Diagnosis, Document, Exclusion, ServiceMode
 
 NOTE_MAX_LENGTH = 5000
 STAFF_PERMISSION = warranty_workflow.STAFF
@@ -425,8 +425,11 @@ class ClaimAdmin(ViewOnlyMixin, admin.ModelAdmin):
 
     def staff_steps(self, obj, user) -> list[str]:
         """The step forms to show: those whose transition leaves the case's status now and that the
-        user may take, and the payment while a paid repair is unpaid."""
+        user may take (accepting as the claim's service mode asks), and the payment while a paid
+        repair or accessory is unpaid."""
         names = {t.name for t in staff_transitions(obj.case, user, own_steps=True)}
+        # R-WAR-5: a claim is accepted the way the customer asked to be served (sent in or visited).
+        names.discard("book_visit" if obj.mode != ServiceMode.ON_SITE else "accept")
         steps = [step for step, transitions in STEPS.items() if names.intersection(transitions)]
         unpaid = obj.amount_due > 0 and obj.amount_due_paid_at is None
         if unpaid and obj.case.closed_at is None and user.has_perm(STAFF_PERMISSION):

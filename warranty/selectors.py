@@ -447,6 +447,9 @@ def available_steps(user, claim: Claim) -> list[str]:
         "take_replacement": claim.replacement_offered_at is not None,
         "ship_back": not unpaid,
         "ship_accessory": not unpaid,
+        # R-WAR-5: accepted the way the customer asked to be served.
+        "accept": claim.mode != policy.ServiceMode.ON_SITE,
+        "book_visit": claim.mode == policy.ServiceMode.ON_SITE,
     }
     steps = [name for name, names in STEP_TRANSITIONS.items() if extra.get(name, True) and any(map(may, names))]
     if case.status == "awaiting_unit" and user.pk == case.customer_id:

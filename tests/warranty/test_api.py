@@ -177,7 +177,7 @@ def test_R_WAR_4_a_missing_original_invoice_is_a_refusal_and_other_gaps_are_reco
     assert all(d["label"] for d in body["missing_documents"])
     assert body["available_actions"] == ["cancel"]
     api.force_authenticate(agent)
-    assert detail(api, number).json()["available_actions"] == ["accept", "book-visit", "reject"]
+    assert detail(api, number).json()["available_actions"] == ["accept", "reject"]  # sent in: no visit (R-WAR-5)
     assert "reason" in act(api, number, "reject", {"reason": ""}).json()["fields"]
     accepted = act(api, number, "accept", {"note": "The card is not needed."})
     assert accepted.status_code == 200 and accepted.json()["status"] == "awaiting_unit"
@@ -218,6 +218,9 @@ def test_R_WAR_7_an_on_site_claim_gets_a_visit_booked(api, tv_order, centre, age
     api.force_authenticate(agent)
     past = act(api, number, "book-visit", {"visit_at": (timezone.now() - timedelta(hours=1)).isoformat()})
     assert past.status_code == 400 and "visit_at" in past.json()["fields"]
+    assert detail(api, number).json()["available_actions"] == ["book-visit", "reject"]
+    ship_in = act(api, number, "accept")  # R-WAR-5: the customer asked for a visit, not to send the unit
+    assert ship_in.status_code == 409 and ship_in.json()["detail"].startswith("The customer asked for a technician")
     booked = act(api, number, "book-visit", VALID["book-visit"])
     assert booked.status_code == 200 and booked.json()["status"] == "visit_booked" and booked.json()["visit_at"]
     api.force_authenticate(tv_order.customer)

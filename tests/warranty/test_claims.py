@@ -132,6 +132,31 @@ def test_R_WAR_7_an_on_site_visit_needs_a_centre_that_visits_the_region(tv_order
     assert case.status == "visit_booked"
 
 
+def test_R_WAR_5_a_claim_is_accepted_as_its_mode_asks_sent_in_or_visited(tv_order, centre, agent):
+    """Accepting an on-site claim would ask for the unit to be sent (and expire it when it is not):
+    refused; booking a visit on a claim the customer sends in: refused. Neither changes the claim."""
+    sent_in = file(tv_order, documents=["original_invoice"])  # something missing: an agent decides
+    with pytest.raises(InvalidTransition) as refused:
+        services.book_visit(case=sent_in, actor=agent, visit_at=timezone.now() + timedelta(days=1))
+    assert "accept the claim instead of booking a visit" in str(refused.value.message)
+    sent_in.refresh_from_db()
+    assert sent_in.status == "submitted" and Claim.objects.get(case=sent_in).visit_at is None
+    assert services.accept(case=sent_in, actor=agent).status == "awaiting_unit"
+
+    tv_order.customer.region = "上海"
+    tv_order.customer.save()
+    centre.brands.add(tv_order.lines.get().product.brand)
+    visited = file(tv_order, mode="on_site")
+    with pytest.raises(InvalidTransition) as refused:
+        services.accept(case=visited, actor=agent)
+    assert "book the visit instead" in str(refused.value.message)
+    visited.refresh_from_db()
+    assert visited.status == "submitted" and visited.deadline_at is None  # no ship-in deadline was set
+    visited = services.book_visit(case=visited, actor=agent, visit_at=timezone.now() + timedelta(days=1))
+    assert visited.status == "visit_booked" and visited.deadline_action == ""
+    assert "send the unit" not in visited.events.get(to_status="visit_booked").note
+
+
 # --- The repair ------------------------------------------------------------------------------------------
 
 

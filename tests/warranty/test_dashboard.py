@@ -288,13 +288,24 @@ def test_the_claim_page_shows_the_facts_and_only_the_steps_open_to_this_user(
 
 
 def test_a_claim_with_missing_documents_waits_for_an_agent_to_accept_book_or_reject(client, agent, tv_order, centre):
+    """R-WAR-5: a claim sent in is accepted, an on-site one has its visit booked: each page offers its own."""
     case = file(tv_order, documents=["original_invoice", "accessories"])
     assert case.status == "submitted"
     client.force_login(agent)
     page = client.get(change_url(case)).text
     assert "Warranty card" in page and "Original packaging" in page  # the missing documents
-    for form in ("claim-accept", "claim-book-visit", "claim-reject"):
-        assert f'id="{form}"' in page, form
+    assert 'id="claim-accept"' in page and 'id="claim-reject"' in page and 'id="claim-book-visit"' not in page
+    response = post_step(client, case, "book_visit", {"visit_at": "2099-01-01T10:00"})
+    assert message_texts(response) == [
+        ("error", "The customer sends this unit in: accept the claim instead of booking a visit.")
+    ]
+
+    tv_order.customer.region = "上海"
+    tv_order.customer.save()
+    centre.brands.add(tv_order.lines.get().product.brand)
+    case = file(tv_order, documents=["original_invoice", "accessories"], mode="on_site")
+    page = client.get(change_url(case)).text
+    assert 'id="claim-book-visit"' in page and 'id="claim-reject"' in page and 'id="claim-accept"' not in page
     assert 'type="datetime-local" name="visit_at"' in page
 
     response = post_step(client, case, "book_visit", {"visit_at": "not a time"})

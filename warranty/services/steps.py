@@ -24,7 +24,7 @@ from aftersales.orders.guarantees import window_end
 
 from .. import policy
 from ..models import Claim, PartUsed, WarrantySettings
-from ..policy import Diagnosis, Exclusion
+from ..policy import Diagnosis, Exclusion, ServiceMode
 from ..workflow import CONFIRM_RECEIPT, EXPIRE_UNSENT, IN_WORKSHOP, LONG_REPAIR, QUOTE_LAPSED
 
 TEXT_MAX = 4000
@@ -67,13 +67,25 @@ def _long_repair_deadline(claim: Claim) -> tuple[datetime | None, str]:
 # --- Acceptance and the unit's way in ----------------------------------------------------------------
 
 
+def _check_mode(claim: Claim, step: str) -> None:
+    """R-WAR-5: a claim is accepted the way the customer asked to be served: a unit sent in is awaited
+    (`accept`), an on-site visit is booked (`book_visit`). The other step is refused, not a silent
+    switch of the customer's choice; an agent who cannot serve it that way rejects it with a reason."""
+    if step == "accept" and claim.mode == ServiceMode.ON_SITE:
+        raise InvalidTransition(_("The customer asked for a technician's visit: book the visit instead."))
+    if step == "book_visit" and claim.mode != ServiceMode.ON_SITE:
+        raise InvalidTransition(_("The customer sends this unit in: accept the claim instead of booking a visit."))
+
+
 @transaction.atomic
 def accept(*, case: Case, actor, note: str = "", now: datetime | None = None) -> Case:
     """R-WAR-5: the customer sends the unit in within `ship_in_days` (the claim expires after that),
-    to the routed centre's address or the shop's."""
+    to the routed centre's address or the shop's. Only for a claim sent in: an on-site claim is
+    accepted by booking the visit."""
     now = now or timezone.now()
     _may(case=case, name="accept", actor=actor)
     claim = _claim(case)
+    _check_mode(claim, "accept")
     ship_by = window_end(now, WarrantySettings.current().ship_in_days)
     where = claim.centre.address if claim.centre else _("the shop's return address on your case page")
     instructions = _("Please send the unit, with the items listed in your claim, to %(where)s by %(until)s.") % {
@@ -92,12 +104,14 @@ def accept(*, case: Case, actor, note: str = "", now: datetime | None = None) ->
 
 @transaction.atomic
 def book_visit(*, case: Case, actor, visit_at: datetime, note: str = "", now: datetime | None = None) -> Case:
-    """R-WAR-5: an on-site claim is accepted with the technician's visit booked."""
+    """R-WAR-5: an on-site claim is accepted with the technician's visit booked (a claim sent in is
+    accepted with `accept`)."""
     now = now or timezone.now()
     _may(case=case, name="book_visit", actor=actor)
+    claim = _claim(case)
+    _check_mode(claim, "book_visit")
     if visit_at is None or visit_at <= now:
         raise ValidationFailed(fields={"visit_at": [_("Choose a time in the future.")]})
-    claim = _claim(case)
     claim.visit_at = visit_at
     claim.save(update_fields=["visit_at"])
     message = _("A technician will visit you at %(when)s.") % {"when": _when(visit_at)}
