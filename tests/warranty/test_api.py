@@ -459,6 +459,42 @@ def test_R_WAR_3_an_exclusion_comes_with_a_photo_through_multipart_and_a_paid_re
     assert shipped.status_code == 200 and shipped.json()["repair_days"] == 0  # paid: no extension (R-WAR-8)
 
 
+def test_R_WAR_3_parts_and_payments_sent_with_a_stale_version_are_409_and_write_once(api, tv_order, technician, agent):
+    """Optimistic version checks: the claim's `version` sent back with a part or a payment; the same
+    request twice (or after another change) is a 409 conflict, not a second part or payment."""
+    number = filed(api, tv_order)
+    act(as_user(api, agent), number, "receive")
+    act(as_user(api, technician), number, "start-diagnosis")
+    data = {
+        "outcome": "excluded",
+        "notes": "Liquid inside",
+        "exclusion": "accident",
+        "explanation": "Liquid damage.",
+        "quote": "300.00",
+    }
+    act(api, number, "diagnose", {"data": json.dumps(data), "photos": [photo()]}, "multipart")
+    version = act(as_user(api, tv_order.customer), number, "accept-quote").json()["version"]
+
+    api.force_authenticate(technician)
+    part = {"name": "Main board", "unit_price": "200.00", "version": version}
+    assert act(api, number, "parts", part).status_code == 201
+    again = act(api, number, "parts", part)
+    assert again.status_code == 409 and again.json()["code"] == "conflict"
+    assert Claim.objects.get(case__number=number).parts.count() == 1
+    assert "version" in act(api, number, "parts", {**part, "version": "new"}).json()["fields"]
+    version = detail(api, number).json()["version"]
+    assert version == Case.objects.get(number=number).version
+
+    api.force_authenticate(agent)
+    stale = act(api, number, "payment", {"reference": "PAY-1", "version": version - 1})
+    assert stale.status_code == 409 and stale.json()["code"] == "conflict"
+    assert detail(api, number).json()["paid"] is False
+    paid = act(api, number, "payment", {"reference": "PAY-1", "version": version})
+    assert paid.status_code == 200 and paid.json()["paid"] is True and paid.json()["version"] == version + 1
+    assert act(api, number, "payment", {"reference": "PAY-1", "version": version}).status_code == 409
+    assert act(api, number, "payment", {"reference": "PAY-1"}).status_code == 200  # no version: as it is now
+
+
 def test_R_WAR_3_an_exclusion_needs_evidence(api, tv_order, technician, agent):
     number = filed(api, tv_order)
     act(as_user(api, agent), number, "receive")

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from aftersales.cases.deadlines import sweep_due_deadlines
 from aftersales.cases.models import Case, CaseEvent, Notification
-from aftersales.common.errors import InvalidTransition, NotAllowed, PolicyRefused, ValidationFailed
+from aftersales.common.errors import InvalidTransition, NotAllowed, PolicyRefused, TransitionConflict, ValidationFailed
 from returns.models import ReturnRequest
 from tests.returns.test_submit import photo
 from tests.warranty.conftest import ALL_DOCUMENTS, tv_order_for
@@ -437,3 +437,40 @@ def test_a_refused_evidence_photo_is_keyed_by_its_place_and_leaves_no_file(tv_or
         )
     assert "photos.1" in bad.value.fields
     assert {p for p in settings.PRIVATE_MEDIA_ROOT.rglob("*") if p.is_file()} == before
+
+
+# --- Optimistic version checks on the steps that move no status -----------------------------------------
+
+
+def test_R_WAR_5_a_part_is_added_as_of_the_version_read_so_a_form_posted_twice_adds_one(tv_order, technician):
+    """add_part moves the case's version on: a second post of the same form (the same version) and a
+    form read before another change are a TransitionConflict, not a second write."""
+    case = services.start_diagnosis(case=services.receive(case=file(tv_order), actor=technician), actor=technician)
+    case = services.diagnose(case=case, actor=technician, outcome="covered", notes="Backlight driver failed")
+    first, again = Case.objects.get(pk=case.pk), Case.objects.get(pk=case.pk)  # one page, posted twice
+    services.add_part(case=first, actor=technician, name="LED driver board")
+    assert first.version == Case.objects.get(pk=case.pk).version == case.version + 1
+    with pytest.raises(TransitionConflict):
+        services.add_part(case=again, actor=technician, name="LED driver board")
+    assert PartUsed.objects.count() == 1
+    services.add_part(case=first, actor=technician, name="Screws", quantity=4)  # the page as now shown
+    assert PartUsed.objects.count() == 2
+    with pytest.raises(TransitionConflict):  # read before the repair moved on
+        services.repaired(case=case, actor=technician)
+
+
+def test_R_WAR_3_a_payment_is_recorded_as_of_the_version_read(tv_order, technician, agent):
+    case = services.accept_quote(case=excluded(tv_order, technician), customer=tv_order.customer)
+    stale = Case.objects.get(pk=case.pk)
+    services.add_part(case=case, actor=technician, name="Panel", unit_price="700.00")  # the case moved on
+    with pytest.raises(TransitionConflict):
+        services.record_payment(case=stale, actor=agent, reference="PAY-1")
+    assert Claim.objects.get(case=case).amount_due_paid_at is None
+    page = Case.objects.get(pk=case.pk)
+    twice = Case.objects.get(pk=case.pk)
+    services.record_payment(case=page, actor=agent, reference="PAY-1")
+    with pytest.raises(TransitionConflict):  # the same form again: refused, nothing noted twice
+        services.record_payment(case=twice, actor=agent, reference="PAY-1")
+    assert Claim.objects.get(case=case).amount_due_paid_at is not None
+    assert CaseEvent.objects.filter(case=case, note__startswith="Payment for the repair").count() == 1
+    assert services.record_payment(case=page, actor=agent).version == page.version  # current and paid: a no-op

@@ -535,3 +535,24 @@ def test_an_upheld_exclusion_goes_back_unrepaired_through_the_dashboard(
     post_step(client, case, "ship_back_unrepaired", {"carrier": "EMS", "tracking_number": "EMS1"})
     case.refresh_from_db()
     assert case.status == "returned_unrepaired"
+
+
+def test_R_WAR_5_a_part_or_payment_form_posted_twice_writes_once(client, agent, technician, customer, tv_order):
+    """The claim page's part and payment forms carry the case version; posting one again (a double
+    click, a reload) is refused with the conflict message instead of a second part or payment."""
+    case = services.accept_quote(case=excluded(tv_order, technician), customer=customer)
+    client.force_login(technician)
+    form = {"version": case.version, "name": "Panel", "quantity": "1", "unit_price": "150.00"}
+    first = client.post(step_url(case, "add_part"), form)
+    assert message_texts(first)[-1][0] == "success"
+    again = client.post(step_url(case, "add_part"), form)
+    assert message_texts(again)[-1] == ("error", str(TransitionConflict.default_message))
+    assert PartUsed.objects.filter(claim_id=case.pk).count() == 1
+
+    client.force_login(agent)
+    case.refresh_from_db()
+    form = {"version": case.version, "reference": "Alipay 1"}
+    assert message_texts(client.post(step_url(case, "record_payment"), form))[-1][0] == "success"
+    again = client.post(step_url(case, "record_payment"), form)
+    assert message_texts(again)[-1] == ("error", str(TransitionConflict.default_message))
+    assert CaseEvent.objects.filter(case=case, note__startswith="Payment for the repair").count() == 1

@@ -238,6 +238,9 @@ class WarrantyClaimOutput(serializers.Serializer):
     kind = serializers.CharField(source="case.kind")
     status = serializers.CharField(source="case.status")
     status_label = serializers.CharField(source="case.get_status_display")
+    version = serializers.IntegerField(
+        source="case.version", help_text="Send it back with a part or a payment: a claim changed since is a 409."
+    )
     opened_at = serializers.DateTimeField(source="case.opened_at")
     closed_at = serializers.DateTimeField(source="case.closed_at", allow_null=True)
     deadline_at = serializers.DateTimeField(source="case.deadline_at", allow_null=True)

@@ -407,7 +407,9 @@ def decide_appeal(*, case: Case, actor, overturn: bool, note: str, now: datetime
 
 @transaction.atomic
 def add_part(*, case: Case, actor, name: str, quantity: int = 1, unit_price=None) -> PartUsed:
-    """A part the repair used: free under the warranty, at its price on a paid repair."""
+    """A part the repair used: free under the warranty, at its price on a paid repair. As of the case
+    version the caller read (`case.version`): a form posted twice, or after the case changed, is a
+    TransitionConflict rather than a second part; the version moves on (and `case.version` with it)."""
     _may(case=case, name="repaired", actor=actor)
     name = _text(name, "name", _("Name the part."))[:120]
     if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= 999:
@@ -415,7 +417,10 @@ def add_part(*, case: Case, actor, name: str, quantity: int = 1, unit_price=None
     claim = _claim(case)
     covered = claim.diagnosis == Diagnosis.COVERED
     price = Decimal("0.00") if covered else (_money(unit_price, "unit_price", allow_zero=True) or Decimal("0.00"))
-    return PartUsed.objects.create(claim=claim, name=name, quantity=quantity, unit_price=price, added_by=actor)
+    locked = case_services.lock_at_version(case=case)
+    part = PartUsed.objects.create(claim=claim, name=name, quantity=quantity, unit_price=price, added_by=actor)
+    case_services.bump_version(case=case, locked=locked)
+    return part
 
 
 @transaction.atomic
@@ -511,11 +516,13 @@ def ship_back_unrepaired(*, case: Case, actor, carrier: str, tracking_number: st
 @transaction.atomic
 def record_payment(*, case: Case, actor, reference: str = "", now: datetime | None = None) -> Case:
     """The customer paid for an accepted paid repair or a priced accessory (R-WAR-6), taken by the
-    storefront or by hand. A paid accessory is then prepared for shipping."""
+    storefront or by hand. A paid accessory is then prepared for shipping. As of the case version the
+    caller read (`case.version`): a form posted twice, or after the case changed, is a
+    TransitionConflict; the version moves on (and `case.version` with it)."""
     now = now or timezone.now()
     if actor is None or not actor.has_perm("cases.change_case"):
         raise NotAllowed()
-    locked = lock_one(Case, case.pk)
+    locked = case_services.lock_at_version(case=case)
     claim = _claim(locked)
     if claim.amount_due <= 0 or locked.closed_at is not None:
         raise InvalidTransition(_("Nothing is due on this claim."))
@@ -531,17 +538,14 @@ def record_payment(*, case: Case, actor, reference: str = "", now: datetime | No
         }
         note += f" {reference}" if reference else ""
         if locked.status == "accessory_payment":
-            return case_services.transition(case=locked, name="accessory_paid", actor=actor, note=note)
-        case_services.add_note(case=locked, actor=actor, note=note, public=True)
-        return locked
-    case_services.add_note(
-        case=locked,
-        actor=actor,
-        note=_("Payment for the repair (%(amount)s) received.") % {"amount": claim.amount_due}
-        + (f" {reference}" if reference else ""),
-        public=True,
-    )
-    return locked
+            locked = case_services.transition(case=locked, name="accessory_paid", actor=actor, note=note)
+            case.version = locked.version
+            return locked
+    else:
+        note = _("Payment for the repair (%(amount)s) received.") % {"amount": claim.amount_due}
+        note += f" {reference}" if reference else ""
+    case_services.add_note(case=locked, actor=actor, note=note, public=True)
+    return case_services.bump_version(case=case, locked=locked)
 
 
 @transaction.atomic
