@@ -5,6 +5,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from aftersales.cases.deadlines import sweep_due_deadlines
@@ -474,3 +475,41 @@ def test_R_WAR_3_a_payment_is_recorded_as_of_the_version_read(tv_order, technici
     assert Claim.objects.get(case=case).amount_due_paid_at is not None
     assert CaseEvent.objects.filter(case=case, note__startswith="Payment for the repair").count() == 1
     assert services.record_payment(case=page, actor=agent).version == page.version  # current and paid: a no-op
+
+
+# --- Hand-overs carry the claim's photos on ---------------------------------------------------------------
+
+
+def test_R_WAR_5_and_R_WAR_10_a_handed_over_claims_photos_follow_it_to_the_replacement(tv_order, technician, client):
+    """The returns case opened by a hand-over shows the claim's photos and the technician's evidence:
+    the same stored files (not copies), uploaded by whoever uploaded them, readable by the customer."""
+    case = services.start_diagnosis(case=services.receive(case=file(tv_order), actor=technician), actor=technician)
+    case = services.diagnose(case=case, actor=technician, outcome="irreparable", notes="Panel unavailable")
+    granted = Claim.objects.get(case=case).handed_over_to
+    [original] = case.attachments.all()
+    [shared] = granted.attachments.all()
+    assert shared.pk != original.pk and shared.file.name == original.file.name and shared.sha256 == original.sha256
+    assert shared.uploaded_by == tv_order.customer and shared.original_name == original.original_name
+    event = granted.events.get(type=CaseEvent.Type.ATTACHMENT)
+    assert event.data == {"attachment_id": shared.pk, "from_case": case.number} and event.actor == technician
+    client.force_login(tv_order.customer)
+    download = client.get(reverse("portal:attachment-download", args=[shared.pk]))
+    assert download.status_code == 200 and b"".join(download.streaming_content) == original.file.open("rb").read()
+
+    another = tv_order_for(tv_order.customer)  # that line's one unit is already replaced (R-RET-13)
+    received = timezone.now() - timedelta(days=31)
+    case = services.receive(case=file(another, photos=[photo("a.jpg"), photo("b.jpg")]), actor=technician, now=received)
+    sweep_due_deadlines()  # R-WAR-10: the free replacement is offered
+    case.refresh_from_db()
+    case = services.take_replacement(case=case, customer=tv_order.customer)
+    granted = Claim.objects.get(case=case).handed_over_to
+    assert sorted(granted.attachments.values_list("original_name", flat=True)) == ["a.jpg", "b.jpg"]
+
+
+def test_R_WAR_9_the_photos_of_a_claim_granted_an_exchange_go_with_it(tv_order, technician):
+    for _round in range(2):
+        services.confirm_receipt(case=repaired_and_shipped(file(tv_order), technician), actor=tv_order.customer)
+    case = file(tv_order, remedy="exchange", photos=[photo("third-time.jpg")])
+    assert case.kind == "exchange" and list(case.attachments.values_list("original_name", flat=True)) == [
+        "third-time.jpg"
+    ]

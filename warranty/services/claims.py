@@ -153,7 +153,7 @@ def file_claim(
         kind = CaseKind.RETURN if remedy == Remedy.RETURN else CaseKind.EXCHANGE
         if chosen.rule == "R-WAR-9":  # outside the return windows: granted, not judged by them
             earlier = selectors.repairs_of_fault(line, fault, unit)
-            return returns_services.open_entitled(
+            granted = returns_services.open_entitled(
                 line=line,
                 kind=kind,
                 rule="R-WAR-9",
@@ -161,6 +161,8 @@ def file_claim(
                 note=description,
                 now=now,
             )
+            add_attachments(case=granted, uploaded_by=customer, uploads=photos)
+            return granted
         return returns_services.submit_request(
             customer=customer,
             order=line.order,

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from aftersales.accounts.roles import SUPERVISOR
 from aftersales.cases import services as case_services
 from aftersales.cases import workflow as case_workflow
-from aftersales.cases.attachments import add_attachments
+from aftersales.cases.attachments import add_attachments, share_attachments
 from aftersales.cases.models import Case, CaseKind
 from aftersales.cases.notifications import notify
 from aftersales.common.errors import InvalidTransition, NotAllowed, PolicyRefused, ValidationFailed
@@ -306,7 +306,8 @@ def _excluded(*, case: Case, claim: Claim, actor, name: str, now: datetime) -> C
 
 def _hand_over(*, case: Case, claim: Claim, actor, name: str, rule: str, notes: str, now: datetime) -> Case:
     """A replacement (a reissue: the unit is already with us) or, where the product is no longer sold,
-    a refund, through the returns app; this claim then ends, linked to that case."""
+    a refund, through the returns app; this claim then ends, linked to that case, which carries its
+    photos and evidence on (the same stored files)."""
     from returns import services as returns_services
 
     product = claim.order_line.product
@@ -314,6 +315,7 @@ def _hand_over(*, case: Case, claim: Claim, actor, name: str, rule: str, notes: 
     granted = returns_services.open_entitled(
         line=claim.order_line, kind=kind, rule=rule, reference=case.number, note=notes, now=now
     )
+    share_attachments(source=case, target=granted, actor=actor)
     claim.handed_over_to = granted
     claim.save(update_fields=["handed_over_to"])
     message = (
