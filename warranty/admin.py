@@ -287,6 +287,7 @@ class ClaimAdmin(ViewOnlyMixin, admin.ModelAdmin):
                     "repair_days",
                     "replacement_offered_at",
                     "handed_over_link",
+                    "replaced_by_link",
                 )
             },
         ),
@@ -299,7 +300,9 @@ class ClaimAdmin(ViewOnlyMixin, admin.ModelAdmin):
         return (
             super()
             .get_queryset(request)
-            .select_related("case__customer", "order_line__order", "centre", "unit", "handed_over_to", "accessory")
+            .select_related(
+                "case__customer", "order_line__order", "centre", "unit", "handed_over_to", "accessory", "replaced_by"
+            )
         )
 
     def get_changelist(self, request, **kwargs):
@@ -404,6 +407,14 @@ class ClaimAdmin(ViewOnlyMixin, admin.ModelAdmin):
             return "-"
         url = reverse("admin:cases_case_change", args=[obj.handed_over_to_id], current_app=self.admin_site.name)
         return format_html('<a href="{}">{}</a>', url, obj.handed_over_to.number)
+
+    @admin.display(description=_("unit replaced by"))
+    def replaced_by_link(self, obj):
+        """R-WAR-9: the unit was replaced since; this claim no longer counts towards its repairs."""
+        if obj.replaced_by_id is None:
+            return "-"
+        url = reverse("admin:cases_case_change", args=[obj.replaced_by_id], current_app=self.admin_site.name)
+        return format_html('<a href="{}">{}</a>', url, obj.replaced_by.number)
 
     # --- the step forms
 

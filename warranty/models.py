@@ -239,6 +239,15 @@ class Claim(models.Model):
         related_name="+",
         verbose_name=_("replacement or refund case"),
     )
+    replaced_by = models.ForeignKey(
+        "cases.Case",
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("unit replaced by"),
+        help_text=_("R-WAR-9: the unit this claim was about was replaced; its repairs no longer count."),
+    )
 
     class Meta:
         verbose_name = _("warranty claim")

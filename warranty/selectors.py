@@ -38,8 +38,20 @@ def _same_unit(line: OrderLine, unit: Unit | None) -> Q:
     return Q(order_line=line, unit__isnull=True)
 
 
+def unit_claims(line: OrderLine, unit: Unit | None = None) -> QuerySet[Claim]:
+    """The claims on this unit of `line` (`_same_unit`), including those of a unit it replaced."""
+    return Claim.objects.filter(_same_unit(line, unit))
+
+
+def current_unit_claims(line: OrderLine, unit: Unit | None = None) -> QuerySet[Claim]:
+    """The claims on the unit the customer has now: after a replacement the warranty app granted
+    (`Claim.replaced_by`), the new unit starts its own repair history (R-WAR-9)."""
+    return unit_claims(line, unit).filter(replaced_by__isnull=True)
+
+
 def repair_days(line: OrderLine, unit: Unit | None = None) -> int:
-    """R-WAR-8: days the unit has already spent in (covered) repairs."""
+    """R-WAR-8: days the unit has already spent in (covered) repairs. A replacement keeps them: they
+    extend the purchase's warranty, which a replacement continues (it does not restart it)."""
     return (
         Claim.objects.filter(_same_unit(line, unit), shipped_back_at__isnull=False).aggregate(days=Sum("repair_days"))[
             "days"
@@ -49,10 +61,13 @@ def repair_days(line: OrderLine, unit: Unit | None = None) -> int:
 
 
 def repairs_of_fault(line: OrderLine, fault: str, unit: Unit | None = None) -> int:
-    """R-WAR-9: completed free repairs of this fault on this unit."""
-    return Claim.objects.filter(
-        _same_unit(line, unit), fault=fault, diagnosis=policy.Diagnosis.COVERED, shipped_back_at__isnull=False
-    ).count()
+    """R-WAR-9: completed free repairs of this fault on this unit: on the unit the customer has now,
+    so a replacement starts at zero (repairs of the unit it replaced do not count)."""
+    return (
+        current_unit_claims(line, unit)
+        .filter(fault=fault, diagnosis=policy.Diagnosis.COVERED, shipped_back_at__isnull=False)
+        .count()
+    )
 
 
 def warranty_months(line: OrderLine) -> int:
@@ -133,9 +148,9 @@ def claim_verdicts(line: OrderLine, unit: Unit | None = None, *, now: datetime |
     differently (R-WAR-9), so those are judged one by one and every other fault shares one verdict."""
     now = now or timezone.now()
     repaired = set(
-        Claim.objects.filter(
-            _same_unit(line, unit), diagnosis=policy.Diagnosis.COVERED, shipped_back_at__isnull=False
-        ).values_list("fault", flat=True)
+        current_unit_claims(line, unit)
+        .filter(diagnosis=policy.Diagnosis.COVERED, shipped_back_at__isnull=False)
+        .values_list("fault", flat=True)
     )
     judged = {fault: claim_verdict(line, fault, unit, now=now) for fault in repaired}
     fresh = next((f for f in policy.Fault.values if f not in repaired), None)

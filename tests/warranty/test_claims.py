@@ -513,3 +513,58 @@ def test_R_WAR_9_the_photos_of_a_claim_granted_an_exchange_go_with_it(tv_order, 
     assert case.kind == "exchange" and list(case.attachments.values_list("original_name", flat=True)) == [
         "third-time.jpg"
     ]
+
+
+# --- A replaced unit's repairs stay with it -------------------------------------------------------------
+
+
+def test_R_WAR_9_after_an_exchange_the_new_unit_counts_its_own_repairs_and_keeps_the_extension(tv_order, technician):
+    """三包: a replacement restarts the repair count (R-WAR-9: two repairs of the old unit do not make the
+    new unit's first failure a replacement), while the days the customer spent without the product
+    still extend the purchase's warranty (R-WAR-8), which the replacement continues."""
+    from warranty import selectors
+
+    line = tv_order.lines.get()
+    for _round in range(2):
+        case = services.receive(case=file(tv_order), actor=technician, now=timezone.now() - timedelta(days=5))
+        case = services.start_diagnosis(case=case, actor=technician)
+        case = services.diagnose(case=case, actor=technician, outcome="covered", notes="Backlight")
+        case = services.ship_back(
+            case=services.repaired(case=case, actor=technician), actor=technician, carrier="SF", tracking_number="1"
+        )
+        services.confirm_receipt(case=case, actor=tv_order.customer)
+    assert selectors.claim_verdict(line, "display").remedy("exchange").rule == "R-WAR-9"
+    exchange = file(tv_order, remedy="exchange")
+    assert exchange.kind == "exchange"
+    assert set(Claim.objects.values_list("replaced_by", flat=True)) == {exchange.pk}
+
+    assert selectors.repairs_of_fault(line, "display") == 0
+    verdict = selectors.claim_verdict(line, "display")
+    assert [r.remedy for r in verdict.remedies] == ["repair"]  # day 20: the new unit's first failure
+    assert selectors.line_coverage(line).extension_days == 10  # the two repairs' days still count
+    for _round in range(2):  # the new unit's own repairs count again
+        services.confirm_receipt(case=repaired_and_shipped(file(tv_order), technician), actor=tv_order.customer)
+    assert selectors.repairs_of_fault(line, "display") == 2
+    assert selectors.claim_verdict(line, "display").remedy("exchange").rule == "R-WAR-9"
+
+
+def test_R_WAR_9_an_irreparable_units_replacement_starts_its_repair_count_again(tv_order, technician):
+    from warranty import selectors
+
+    line = tv_order.lines.get()
+    services.confirm_receipt(case=repaired_and_shipped(file(tv_order), technician), actor=tv_order.customer)
+    assert selectors.repairs_of_fault(line, "display") == 1
+    case = services.start_diagnosis(case=services.receive(case=file(tv_order), actor=technician), actor=technician)
+    case = services.diagnose(case=case, actor=technician, outcome="irreparable", notes="Panel unavailable")
+    reissue = Claim.objects.get(case=case).handed_over_to
+    assert reissue.kind == "reissue"
+    assert Claim.objects.filter(replaced_by=reissue).count() == 2  # the repaired claim and this one
+    assert selectors.repairs_of_fault(line, "display") == 0
+    # A refund (no replacement unit) marks nothing.
+    gone = tv_order_for(tv_order.customer)
+    product = gone.lines.get().product
+    product.active = False
+    product.save(update_fields=["active"])
+    case = services.start_diagnosis(case=services.receive(case=file(gone), actor=technician), actor=technician)
+    services.diagnose(case=case, actor=technician, outcome="irreparable", notes="No parts")
+    assert Claim.objects.get(case=case).replaced_by is None

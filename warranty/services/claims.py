@@ -61,6 +61,13 @@ def register_unit(*, line: OrderLine, serial_number: str, source: str, customer=
         return Unit.objects.get(order_line=line, serial_number=serial)
 
 
+def record_replacement(*, line: OrderLine, unit: Unit | None, by: Case) -> int:
+    """R-WAR-9: the unit's claims so far belong to the unit `by` (an exchange or a reissue the warranty
+    granted) replaces: the new unit's repair count starts again. The days in repair still extend the
+    warranty (R-WAR-8). Returns how many claims were marked."""
+    return selectors.current_unit_claims(line, unit).update(replaced_by=by)
+
+
 def _declared_documents(documents: dict | Iterable) -> dict[str, bool]:
     if isinstance(documents, dict):
         return {doc: bool(documents.get(doc)) for doc in Document.values}
@@ -162,6 +169,8 @@ def file_claim(
                 now=now,
             )
             add_attachments(case=granted, uploaded_by=customer, uploads=photos)
+            if kind == CaseKind.EXCHANGE:
+                record_replacement(line=line, unit=unit, by=granted)
             return granted
         return returns_services.submit_request(
             customer=customer,

@@ -307,7 +307,8 @@ def _excluded(*, case: Case, claim: Claim, actor, name: str, now: datetime) -> C
 def _hand_over(*, case: Case, claim: Claim, actor, name: str, rule: str, notes: str, now: datetime) -> Case:
     """A replacement (a reissue: the unit is already with us) or, where the product is no longer sold,
     a refund, through the returns app; this claim then ends, linked to that case, which carries its
-    photos and evidence on (the same stored files)."""
+    photos and evidence on (the same stored files). A replaced unit's repair count ends with it
+    (R-WAR-9: the new unit starts its own)."""
     from returns import services as returns_services
 
     product = claim.order_line.product
@@ -316,6 +317,10 @@ def _hand_over(*, case: Case, claim: Claim, actor, name: str, rule: str, notes: 
         line=claim.order_line, kind=kind, rule=rule, reference=case.number, note=notes, now=now
     )
     share_attachments(source=case, target=granted, actor=actor)
+    if kind == CaseKind.REISSUE:
+        from .claims import record_replacement
+
+        record_replacement(line=claim.order_line, unit=claim.unit, by=granted)
     claim.handed_over_to = granted
     claim.save(update_fields=["handed_over_to"])
     message = (
