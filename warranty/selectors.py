@@ -2,7 +2,7 @@
 
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -106,41 +106,6 @@ def coverable_lines(customer) -> QuerySet[OrderLine]:
         .prefetch_related("units")
         .order_by("-order__signed_for_at", "order_id", "line_no")
     )
-
-
-@dataclass(frozen=True)
-class LineCovers:
-    """R-WAR-1 / R-WAR-8 for one line: its own coverage (that of any unit without a registered serial)
-    and each registered unit's."""
-
-    line: OrderLine
-    coverage: policy.Coverage
-    units: list[tuple[Unit, policy.Coverage]]
-
-
-def line_covers(lines: Sequence[OrderLine], *, settings: policy.Knobs | None = None) -> list[LineCovers]:
-    """`line_coverage` for a page of signed-for lines (units prefetched) in one query: the days each unit
-    spent in repair are summed as `_same_unit` groups claims."""
-    settings = settings or knobs()
-    shipped: dict[int, list[tuple[int | None, int]]] = {}
-    for line_id, unit_id, days in Claim.objects.filter(
-        order_line__in=[line.pk for line in lines], shipped_back_at__isnull=False
-    ).values_list("order_line_id", "unit_id", "repair_days"):
-        shipped.setdefault(line_id, []).append((unit_id, days))
-
-    def cover(line: OrderLine, unit_id: int | None) -> policy.Coverage:
-        days = sum(d for u, d in shipped.get(line.pk, ()) if line.quantity == 1 or u == unit_id)
-        return policy.coverage(
-            signed_for_at=line.order.signed_for_at,
-            warranty_months=warranty_months(line),
-            repair_days=days,
-            knobs=settings,
-        )
-
-    return [
-        LineCovers(line=line, coverage=cover(line, None), units=[(u, cover(line, u.pk)) for u in line.units.all()])
-        for line in lines
-    ]
 
 
 def claim_verdicts(line: OrderLine, unit: Unit | None = None, *, now: datetime | None = None):
@@ -331,56 +296,83 @@ class UnitCoverage:
 @dataclass(frozen=True)
 class LineCoverage:
     """A line's warranty as the customer sees it: coverage (None before sign-for) for a unit claimed
-    without a serial number, each registered unit's own, and the remedies a performance fault opens
-    today (or why none is open)."""
+    without a serial number, and each registered unit's own; with `remedies`, what a performance fault
+    opens today (or why none is open) and the accessories a claim may ask for at today's price."""
 
     line: OrderLine
     coverage: policy.Coverage | None
     units: list[UnitCoverage]
-    verdict: policy.ClaimVerdict
+    verdict: policy.ClaimVerdict | None = None
     accessories: tuple[AccessoryOffer, ...] = ()
 
 
-def order_coverage(order) -> list[LineCoverage]:
-    """R-WAR-1 / R-WAR-2 / R-WAR-8, per line of `order`, for a performance fault ("other"). A gift is
-    claimed through the item it came with, as `services.file_claim` refuses a gift's own claim."""
-    settings = knobs()
-    unit_days = dict(
-        Claim.objects.filter(order_line__order=order, unit__isnull=False, shipped_back_at__isnull=False)
-        .values("unit")
-        .annotate(days=Sum("repair_days"))
-        .values_list("unit", "days")
-    )
-    rows = []
-    lines = list(order.lines.select_related("product__brand").prefetch_related("units").order_by("line_no"))
-    accessories = accessories_by_category(line.product.category_id for line in lines)
-    for line in lines:
-        verdict = claim_verdict(line, policy.Fault.OTHER)
-        if line.gift_of_id is not None:
-            verdict = policy.ClaimVerdict(
-                coverage=verdict.coverage,
-                day=verdict.day,
-                refusal=policy.Refusal("R-WAR-1", _("A gift is covered through the item it came with.")),
-            )
-        units = [
-            UnitCoverage(
-                unit=unit,
-                coverage=policy.coverage(
-                    signed_for_at=order.signed_for_at,
-                    warranty_months=warranty_months(line),
-                    repair_days=unit_days.get(unit.pk, 0),
-                    knobs=settings,
-                ),
-            )
-            for unit in line.units.all()
-        ]
-        # R-WAR-6: what each accessory costs today (none for a gift, or before sign-for: claims need it).
-        offers = []
-        if line.gift_of_id is None and verdict.coverage is not None:
-            offers = accessory_offers(accessories[line.product.category_id], verdict.coverage)
-        rows.append(
-            LineCoverage(line=line, coverage=verdict.coverage, units=units, verdict=verdict, accessories=tuple(offers))
+def order_lines(order) -> QuerySet[OrderLine]:
+    """An order's lines as `line_coverages` reads them."""
+    return order.lines.select_related("product__brand").prefetch_related("units").order_by("line_no")
+
+
+def line_coverages(
+    lines: Sequence[OrderLine],
+    *,
+    remedies: bool = False,
+    settings: policy.Knobs | None = None,
+    now: datetime | None = None,
+) -> list[LineCoverage]:
+    """R-WAR-1 / R-WAR-8 for a page of lines (units prefetched): `line_coverage` for each line and each
+    of its registered units, the days in repair summed in one query as `_same_unit` groups claims (the
+    portal's products page, the API's order coverage).
+
+    With `remedies`, also R-WAR-2 / R-WAR-9 for a performance fault ("other"), a gift refused as
+    `services.file_claim` refuses its own claim, and R-WAR-6: the accessories a claim may ask for
+    (none for a gift or before sign-for), each at today's price."""
+    settings = settings or knobs()
+    now = now or timezone.now()
+    shipped: dict[int, list[tuple[int | None, int]]] = defaultdict(list)
+    for line_id, unit_id, days in Claim.objects.filter(
+        order_line__in=[line.pk for line in lines], shipped_back_at__isnull=False
+    ).values_list("order_line_id", "unit_id", "repair_days"):
+        shipped[line_id].append((unit_id, days))
+
+    def days_in_repair(line: OrderLine, unit_id: int | None) -> int:
+        return sum(d for u, d in shipped.get(line.pk, ()) if line.quantity == 1 or u == unit_id)
+
+    def cover(line: OrderLine, unit_id: int | None) -> policy.Coverage | None:
+        return policy.coverage(
+            signed_for_at=line.order.signed_for_at,
+            warranty_months=warranty_months(line),
+            repair_days=days_in_repair(line, unit_id),
+            knobs=settings,
         )
+
+    accessories = accessories_by_category(line.product.category_id for line in lines) if remedies else {}
+    rows = []
+    for line in lines:
+        coverage = cover(line, None)
+        row = LineCoverage(
+            line=line,
+            coverage=coverage,
+            units=[UnitCoverage(unit=unit, coverage=cover(line, unit.pk)) for unit in line.units.all()],
+        )
+        if remedies:
+            verdict = policy.claim_verdict(
+                signed_for_at=line.order.signed_for_at,
+                now=now,
+                warranty_months=warranty_months(line),
+                repair_days=days_in_repair(line, None),
+                repairs_of_fault=repairs_of_fault(line, policy.Fault.OTHER),
+                knobs=settings,
+            )
+            offers = []
+            if line.gift_of_id is not None:
+                verdict = policy.ClaimVerdict(
+                    coverage=verdict.coverage,
+                    day=verdict.day,
+                    refusal=policy.Refusal("R-WAR-1", _("A gift is covered through the item it came with.")),
+                )
+            elif coverage is not None:
+                offers = accessory_offers(accessories.get(line.product.category_id, ()), coverage, now=now)
+            row = replace(row, verdict=verdict, accessories=tuple(offers))
+        rows.append(row)
     return rows
 
 

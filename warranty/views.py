@@ -49,9 +49,9 @@ def _products_page(request, page_number, *, line_errors=None, line_values=None, 
     lines = list(page.object_list)
     accessories = selectors.accessories_by_category(line.product.category_id for line in lines)
     rows = []
-    for covers in selectors.line_covers(lines, settings=warranty_settings.knobs()):
+    for covers in selectors.line_coverages(lines, settings=warranty_settings.knobs(), now=now):
         line, coverage = covers.line, covers.coverage
-        covered = coverage.covers(now) or any(c.covers(now) for _unit, c in covers.units)
+        covered = coverage.covers(now) or any(u.coverage.covers(now) for u in covers.units)
         if not covered:
             state = "expired"
         elif policy.expiry_reminder_due(coverage.ends_at, now, warranty_settings.expiry_reminder_days):
@@ -64,8 +64,8 @@ def _products_page(request, page_number, *, line_errors=None, line_values=None, 
                 "coverage": coverage,
                 "months": selectors.warranty_months(line),
                 "units": [
-                    {"unit": unit, "coverage": cover, "own_end": cover.ends_at != coverage.ends_at}
-                    for unit, cover in covers.units
+                    {"unit": u.unit, "coverage": u.coverage, "own_end": u.coverage.ends_at != coverage.ends_at}
+                    for u in covers.units
                 ],
                 "state": state,
                 "covered": covered,

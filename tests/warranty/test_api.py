@@ -2,7 +2,7 @@
 contract clients code against, and the rules (R-WAR-…) as they reach them."""
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -617,6 +617,31 @@ def test_R_WAR_8_a_registered_units_repair_extends_that_units_coverage(api, cust
     units = {u["serial_number"]: u["coverage"] for u in row["units"]}
     assert units["TV-A"]["extension_days"] == 5 and units["TV-B"]["extension_days"] == 0
     assert units["TV-A"]["ends_at"] > units["TV-B"]["ends_at"] == row["coverage"]["ends_at"]
+
+
+def test_R_WAR_8_the_api_and_the_portal_read_one_coverage_for_a_unit_repaired_before_its_serial(
+    api, client, tv_order, technician
+):
+    """One selector (`line_coverages`) for the API's order coverage and the portal's products page: a
+    line of one is one unit, so a repair filed before its serial was registered extends that unit."""
+    line = tv_order.lines.get()
+    case = services.file_claim(
+        customer=tv_order.customer, line=line, fault="display", description="Lines", documents=ALL_DOCUMENTS
+    )
+    case = services.receive(case=case, actor=technician, now=timezone.now() - timedelta(days=12))
+    case = services.start_diagnosis(case=case, actor=technician)
+    case = services.diagnose(case=case, actor=technician, outcome="covered", notes="Panel cable")
+    services.ship_back(
+        case=services.repaired(case=case, actor=technician), actor=technician, carrier="SF", tracking_number="SF9"
+    )
+    services.register_unit(line=line, serial_number="TV-1", source="customer", customer=tv_order.customer)
+    row = coverage(as_user(api, tv_order.customer), tv_order).json()["lines"][0]
+    [unit] = row["units"]
+    assert unit["coverage"] == row["coverage"] and row["coverage"]["extension_days"] == 12
+    client.force_login(tv_order.customer)
+    page = client.get(reverse("warranty:products")).content.decode()
+    ends = timezone.localtime(datetime.fromisoformat(row["coverage"]["ends_at"])).strftime("%Y-%m-%d")
+    assert f'<strong class="coverage-end">{ends}</strong>' in page and "covered until" not in page
 
 
 def test_R_WAR_1_coverage_before_sign_for_and_for_a_gift_refuses_with_the_rule(api, customer, agent):

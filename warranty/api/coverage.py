@@ -94,7 +94,7 @@ class OrderCoverage(APIView):
     @extend_schema(responses=WarrantyOrderCoverageOutput)
     def get(self, request, number):
         order = get_object_or_404(orders_visible_to(request.user), number=number)
-        rows = selectors.order_coverage(order)
+        rows = selectors.line_coverages(selectors.order_lines(order), remedies=True)
         return Response(WarrantyOrderCoverageOutput({"order": order.number, "lines": rows}).data)
 
 
