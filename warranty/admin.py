@@ -3,9 +3,9 @@ technicians' repair board.
 
 Configuration, not logic: a claim is read-only here. The board (the claims' changelist) shows each
 unit's turnaround against the target; staff act on a claim with the step forms on its page (accept,
-receive, diagnose, add parts, repaired, quality check, ship back, payment, appeal), each posting to a
-view that calls the matching `warranty.services` function, which checks the permission and the status
-and moves the case. Refusals are shown as messages, never as an error page.
+receive, diagnose, add parts, repaired, quality check, ship back, payment, appeal, ship an accessory),
+each posting to a view that calls the matching `warranty.services` function, which checks the
+permission and the status and moves the case. Refusals are shown as messages, never as an error page.
 """
 
 from datetime import datetime
@@ -29,7 +29,7 @@ from aftersales.common.errors import DomainError, NotAllowed, TransitionConflict
 from . import selectors, services
 from . import workflow as warranty_workflow
 from .models import Accessory, CentreClosure, Claim, PartUsed, ServiceCentre, WarrantySettings
-from .policy import Diagnosis, Document, Exclusion
+from .policy import Diagnosis, Document, Exclusion, ServiceMode
 
 NOTE_MAX_LENGTH = 5000
 STAFF_PERMISSION = warranty_workflow.STAFF
@@ -49,7 +49,9 @@ STEPS = {
     "ship_back": ("ship_back",),
     "ship_back_unrepaired": ("ship_back_unrepaired",),
     "decide_appeal": ("overturn", "uphold"),
-    # Not a transition: recorded while a paid repair waits to ship back.
+    "ship_accessory": ("ship_accessory",),
+    # Not a transition: recorded while a paid repair waits to ship back (a paid accessory then moves on
+    # to shipping, R-WAR-6).
     "record_payment": (),
 }
 
@@ -240,6 +242,8 @@ class ClaimAdmin(ViewOnlyMixin, admin.ModelAdmin):
                     "unit",
                     "fault",
                     "description",
+                    "accessory",
+                    "accessory_price",
                     "mode",
                     "centre",
                     "visit_at",
@@ -283,6 +287,7 @@ class ClaimAdmin(ViewOnlyMixin, admin.ModelAdmin):
                     "repair_days",
                     "replacement_offered_at",
                     "handed_over_link",
+                    "replaced_by_link",
                 )
             },
         ),
@@ -295,7 +300,9 @@ class ClaimAdmin(ViewOnlyMixin, admin.ModelAdmin):
         return (
             super()
             .get_queryset(request)
-            .select_related("case__customer", "order_line__order", "centre", "unit", "handed_over_to")
+            .select_related(
+                "case__customer", "order_line__order", "centre", "unit", "handed_over_to", "accessory", "replaced_by"
+            )
         )
 
     def get_changelist(self, request, **kwargs):
@@ -401,6 +408,14 @@ class ClaimAdmin(ViewOnlyMixin, admin.ModelAdmin):
         url = reverse("admin:cases_case_change", args=[obj.handed_over_to_id], current_app=self.admin_site.name)
         return format_html('<a href="{}">{}</a>', url, obj.handed_over_to.number)
 
+    @admin.display(description=_("unit replaced by"))
+    def replaced_by_link(self, obj):
+        """R-WAR-9: the unit was replaced since; this claim no longer counts towards its repairs."""
+        if obj.replaced_by_id is None:
+            return "-"
+        url = reverse("admin:cases_case_change", args=[obj.replaced_by_id], current_app=self.admin_site.name)
+        return format_html('<a href="{}">{}</a>', url, obj.replaced_by.number)
+
     # --- the step forms
 
     def get_urls(self):
@@ -421,8 +436,11 @@ class ClaimAdmin(ViewOnlyMixin, admin.ModelAdmin):
 
     def staff_steps(self, obj, user) -> list[str]:
         """The step forms to show: those whose transition leaves the case's status now and that the
-        user may take, and the payment while a paid repair is unpaid."""
+        user may take (accepting as the claim's service mode asks), and the payment while a paid
+        repair or accessory is unpaid."""
         names = {t.name for t in staff_transitions(obj.case, user, own_steps=True)}
+        # R-WAR-5: a claim is accepted the way the customer asked to be served (sent in or visited).
+        names.discard("book_visit" if obj.mode != ServiceMode.ON_SITE else "accept")
         steps = [step for step, transitions in STEPS.items() if names.intersection(transitions)]
         unpaid = obj.amount_due > 0 and obj.amount_due_paid_at is None
         if unpaid and obj.case.closed_at is None and user.has_perm(STAFF_PERMISSION):
@@ -514,6 +532,8 @@ class ClaimAdmin(ViewOnlyMixin, admin.ModelAdmin):
             case = services.ship_back(case=case, actor=actor, **shipment)
         elif step == "ship_back_unrepaired":
             case = services.ship_back_unrepaired(case=case, actor=actor, **shipment)
+        elif step == "ship_accessory":
+            case = services.ship_accessory(case=case, actor=actor, **shipment)
         else:  # decide_appeal
             decision = post.get("decision")
             if decision not in ("overturn", "uphold"):

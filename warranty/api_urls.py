@@ -34,6 +34,7 @@ urlpatterns = [
         steps.ClaimShipBackUnrepaired.as_view(),
         name="api-warranty-ship-back-unrepaired",
     ),
+    path(CLAIM + "ship-accessory/", steps.ClaimShipAccessory.as_view(), name="api-warranty-ship-accessory"),
     path(CLAIM + "payment/", steps.ClaimPayment.as_view(), name="api-warranty-payment"),
     path(CLAIM + "decide-appeal/", steps.ClaimDecideAppeal.as_view(), name="api-warranty-decide-appeal"),
 ]

@@ -27,9 +27,10 @@ def long_repair(*, case_ids, now):
 
 
 def confirm_receipt(*, case_ids, now):
-    """A repaired unit counts as delivered once the configured days pass without the customer
-    confirming or complaining; the claim closes."""
+    """A repaired unit (or a sent accessory, R-WAR-6) counts as delivered once the configured days pass
+    without the customer confirming or complaining; the claim closes."""
     from . import services
+    from .workflow import SENT_TO_CUSTOMER
 
-    for case in Case.objects.filter(id__in=case_ids, status="shipped_back").order_by("id"):
+    for case in Case.objects.filter(id__in=case_ids, status__in=SENT_TO_CUSTOMER).order_by("id"):
         services.confirm_receipt(case=case, actor=None)

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from aftersales.orders.guarantees import Remedy
 
-from .policy import Document, Fault, ServiceMode
+from .policy import ACCESSORY, ACCESSORY_LABEL, Document, Fault, ServiceMode
 
 
 class SerialForm(forms.Form):
@@ -32,8 +32,12 @@ class ClaimForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4, "maxlength": 4000}),
     )
     # The remedies open today are listed by the view (with their closing dates and rules); any remedy
-    # parses here and the service says whether it is open.
-    remedy = forms.ChoiceField(label=_("What would you like?"), choices=Remedy.choices, required=False)
+    # parses here and the service says whether it is open. An accessory instead of a repair (R-WAR-6)
+    # names one of the product's accessories, priced by the service.
+    remedy = forms.ChoiceField(
+        label=_("What would you like?"), choices=[*Remedy.choices, (ACCESSORY, ACCESSORY_LABEL)], required=False
+    )
+    accessory = forms.ModelChoiceField(label=_("Which accessory?"), queryset=None, required=False)
     mode = forms.ChoiceField(
         label=_("How should the unit be repaired?"),
         choices=ServiceMode.choices,
@@ -48,8 +52,12 @@ class ClaimForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
 
-    def __init__(self, *args, line, **kwargs):
+    def __init__(self, *args, line, accessories=None, **kwargs):
         super().__init__(*args, **kwargs)
+        if accessories is None:
+            del self.fields["accessory"]
+        else:
+            self.fields["accessory"].queryset = accessories
         units = list(line.units.all())
         if not units:
             del self.fields["unit"]

@@ -194,6 +194,13 @@ class Claim(models.Model):
     accessory = models.ForeignKey(
         Accessory, models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("accessory wanted")
     )
+    accessory_price = models.DecimalField(
+        _("accessory price"),
+        null=True,
+        blank=True,
+        help_text=_("R-WAR-6, decided when asked: free for a wearing part under warranty, else its price."),
+        **MONEY,
+    )
     mode = models.CharField(_("service"), max_length=10, choices=ServiceMode.choices, default=ServiceMode.SHIP_IN)
     visit_at = models.DateTimeField(_("visit booked for"), null=True, blank=True)
     centre = models.ForeignKey(
@@ -232,12 +239,26 @@ class Claim(models.Model):
         related_name="+",
         verbose_name=_("replacement or refund case"),
     )
+    replaced_by = models.ForeignKey(
+        "cases.Case",
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("unit replaced by"),
+        help_text=_("R-WAR-9: the unit this claim was about was replaced; its repairs no longer count."),
+    )
 
     class Meta:
         verbose_name = _("warranty claim")
         verbose_name_plural = _("warranty claims")
         constraints = [
             models.CheckConstraint(condition=Q(amount_due__gte=0), name="warranty_claim_amount_due_non_negative"),
+            models.CheckConstraint(
+                condition=Q(accessory__isnull=True, accessory_price__isnull=True)
+                | Q(accessory__isnull=False, accessory_price__gte=0),
+                name="warranty_claim_accessory_priced",
+            ),
             models.CheckConstraint(
                 condition=Q(quote_amount__isnull=True) | Q(quote_amount__gt=0), name="warranty_claim_quote_positive"
             ),

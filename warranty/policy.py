@@ -67,6 +67,12 @@ class Diagnosis(models.TextChoices):
     IRREPARABLE = "irreparable", gettext_lazy("Cannot be repaired")
 
 
+# R-WAR-6: besides the three guarantees' remedies (`guarantees.Remedy`), a claim may ask for an accessory
+# or spare part of the product's category instead of a repair; no unit travels.
+ACCESSORY = "accessory"
+ACCESSORY_LABEL = gettext_lazy("An accessory or spare part instead of a repair")
+
+
 class ServiceMode(models.TextChoices):
     SHIP_IN = "ship_in", gettext_lazy("I send the unit in")
     ON_SITE = "on_site", gettext_lazy("A technician visits me")
@@ -200,6 +206,17 @@ def document_refusal(missing: Iterable[str], knobs: Knobs) -> Refusal | None:
 def accessory_price(*, price: Decimal, wearing_part: bool, covered: bool) -> Decimal:
     """R-WAR-6: a wearing part is free while the unit is covered; otherwise the part is sold at its price."""
     return ZERO if (covered and wearing_part) else price
+
+
+def accessory_price_reason(*, price: Decimal, wearing_part: bool, covered: bool) -> str:
+    """R-WAR-6: why an accessory costs what `accessory_price` says, in a sentence for the customer."""
+    if accessory_price(price=price, wearing_part=wearing_part, covered=covered) == ZERO:
+        if covered and wearing_part:
+            return _("A wearing part is free while the unit is under warranty.")
+        return _("This part is free.")
+    if wearing_part:
+        return _("The warranty has ended, so the wearing part is sold at its price.")
+    return _("Only wearing parts are free under the warranty; this part is sold at its price.")
 
 
 def days_in_repair(received_at: datetime, returned_at: datetime) -> int:

@@ -2,8 +2,9 @@
 
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
@@ -18,7 +19,7 @@ from aftersales.common.errors import NotAllowed
 from aftersales.orders.models import OrderLine
 
 from . import policy
-from .models import CentreClosure, Claim, ServiceCentre, Unit, WarrantySettings
+from .models import Accessory, CentreClosure, Claim, ServiceCentre, Unit, WarrantySettings
 from .workflow import IN_WORKSHOP
 
 
@@ -37,8 +38,20 @@ def _same_unit(line: OrderLine, unit: Unit | None) -> Q:
     return Q(order_line=line, unit__isnull=True)
 
 
+def unit_claims(line: OrderLine, unit: Unit | None = None) -> QuerySet[Claim]:
+    """The claims on this unit of `line` (`_same_unit`), including those of a unit it replaced."""
+    return Claim.objects.filter(_same_unit(line, unit))
+
+
+def current_unit_claims(line: OrderLine, unit: Unit | None = None) -> QuerySet[Claim]:
+    """The claims on the unit the customer has now: after a replacement the warranty app granted
+    (`Claim.replaced_by`), the new unit starts its own repair history (R-WAR-9)."""
+    return unit_claims(line, unit).filter(replaced_by__isnull=True)
+
+
 def repair_days(line: OrderLine, unit: Unit | None = None) -> int:
-    """R-WAR-8: days the unit has already spent in (covered) repairs."""
+    """R-WAR-8: days the unit has already spent in (covered) repairs. A replacement keeps them: they
+    extend the purchase's warranty, which a replacement continues (it does not restart it)."""
     return (
         Claim.objects.filter(_same_unit(line, unit), shipped_back_at__isnull=False).aggregate(days=Sum("repair_days"))[
             "days"
@@ -48,10 +61,13 @@ def repair_days(line: OrderLine, unit: Unit | None = None) -> int:
 
 
 def repairs_of_fault(line: OrderLine, fault: str, unit: Unit | None = None) -> int:
-    """R-WAR-9: completed free repairs of this fault on this unit."""
-    return Claim.objects.filter(
-        _same_unit(line, unit), fault=fault, diagnosis=policy.Diagnosis.COVERED, shipped_back_at__isnull=False
-    ).count()
+    """R-WAR-9: completed free repairs of this fault on this unit: on the unit the customer has now,
+    so a replacement starts at zero (repairs of the unit it replaced do not count)."""
+    return (
+        current_unit_claims(line, unit)
+        .filter(fault=fault, diagnosis=policy.Diagnosis.COVERED, shipped_back_at__isnull=False)
+        .count()
+    )
 
 
 def warranty_months(line: OrderLine) -> int:
@@ -92,54 +108,60 @@ def coverable_lines(customer) -> QuerySet[OrderLine]:
     )
 
 
-@dataclass(frozen=True)
-class LineCovers:
-    """R-WAR-1 / R-WAR-8 for one line: its own coverage (that of any unit without a registered serial)
-    and each registered unit's."""
-
-    line: OrderLine
-    coverage: policy.Coverage
-    units: list[tuple[Unit, policy.Coverage]]
-
-
-def line_covers(lines: Sequence[OrderLine], *, settings: policy.Knobs | None = None) -> list[LineCovers]:
-    """`line_coverage` for a page of signed-for lines (units prefetched) in one query: the days each unit
-    spent in repair are summed as `_same_unit` groups claims."""
-    settings = settings or knobs()
-    shipped: dict[int, list[tuple[int | None, int]]] = {}
-    for line_id, unit_id, days in Claim.objects.filter(
-        order_line__in=[line.pk for line in lines], shipped_back_at__isnull=False
-    ).values_list("order_line_id", "unit_id", "repair_days"):
-        shipped.setdefault(line_id, []).append((unit_id, days))
-
-    def cover(line: OrderLine, unit_id: int | None) -> policy.Coverage:
-        days = sum(d for u, d in shipped.get(line.pk, ()) if line.quantity == 1 or u == unit_id)
-        return policy.coverage(
-            signed_for_at=line.order.signed_for_at,
-            warranty_months=warranty_months(line),
-            repair_days=days,
-            knobs=settings,
-        )
-
-    return [
-        LineCovers(line=line, coverage=cover(line, None), units=[(u, cover(line, u.pk)) for u in line.units.all()])
-        for line in lines
-    ]
-
-
 def claim_verdicts(line: OrderLine, unit: Unit | None = None, *, now: datetime | None = None):
     """{fault: `claim_verdict`} for every fault. Only a fault already repaired on this unit can judge
     differently (R-WAR-9), so those are judged one by one and every other fault shares one verdict."""
     now = now or timezone.now()
     repaired = set(
-        Claim.objects.filter(
-            _same_unit(line, unit), diagnosis=policy.Diagnosis.COVERED, shipped_back_at__isnull=False
-        ).values_list("fault", flat=True)
+        current_unit_claims(line, unit)
+        .filter(diagnosis=policy.Diagnosis.COVERED, shipped_back_at__isnull=False)
+        .values_list("fault", flat=True)
     )
     judged = {fault: claim_verdict(line, fault, unit, now=now) for fault in repaired}
     fresh = next((f for f in policy.Fault.values if f not in repaired), None)
     first_time = claim_verdict(line, fresh, unit, now=now) if fresh is not None else None
     return {fault: judged.get(fault, first_time) for fault in policy.Fault.values}
+
+
+@dataclass(frozen=True)
+class AccessoryOffer:
+    """R-WAR-6: an accessory of the line's category and what asking for it costs today."""
+
+    accessory: Accessory
+    price: Decimal
+    reason: str
+
+
+def accessories_by_category(category_ids: Iterable[int]) -> dict[int, list[Accessory]]:
+    """{category id: the accessories sold for it, by name}, in one query."""
+    found: dict[int, list[Accessory]] = defaultdict(list)
+    for accessory in Accessory.objects.filter(category_id__in=set(category_ids), active=True).order_by("name", "pk"):
+        found[accessory.category_id].append(accessory)
+    return found
+
+
+def line_accessories(line: OrderLine) -> QuerySet[Accessory]:
+    """The accessories the shop sells for the line's product (its category's, R-WAR-6)."""
+    return Accessory.objects.filter(category_id=line.product.category_id, active=True).order_by("name", "pk")
+
+
+def accessory_offers(
+    accessories: Iterable[Accessory], coverage: policy.Coverage | None, *, now: datetime | None = None
+) -> list[AccessoryOffer]:
+    """R-WAR-6: each accessory at the price a request would cost now, for a unit with `coverage`."""
+    now = now or timezone.now()
+    covered = coverage is not None and coverage.covers(now)
+    offers = []
+    for accessory in accessories:
+        facts = {"price": accessory.price, "wearing_part": accessory.wearing_part, "covered": covered}
+        offers.append(
+            AccessoryOffer(
+                accessory=accessory,
+                price=policy.accessory_price(**facts),
+                reason=policy.accessory_price_reason(**facts),
+            )
+        )
+    return offers
 
 
 def centre_facts() -> list[policy.CentreFacts]:
@@ -274,48 +296,83 @@ class UnitCoverage:
 @dataclass(frozen=True)
 class LineCoverage:
     """A line's warranty as the customer sees it: coverage (None before sign-for) for a unit claimed
-    without a serial number, each registered unit's own, and the remedies a performance fault opens
-    today (or why none is open)."""
+    without a serial number, and each registered unit's own; with `remedies`, what a performance fault
+    opens today (or why none is open) and the accessories a claim may ask for at today's price."""
 
     line: OrderLine
     coverage: policy.Coverage | None
     units: list[UnitCoverage]
-    verdict: policy.ClaimVerdict
+    verdict: policy.ClaimVerdict | None = None
+    accessories: tuple[AccessoryOffer, ...] = ()
 
 
-def order_coverage(order) -> list[LineCoverage]:
-    """R-WAR-1 / R-WAR-2 / R-WAR-8, per line of `order`, for a performance fault ("other"). A gift is
-    claimed through the item it came with, as `services.file_claim` refuses a gift's own claim."""
-    settings = knobs()
-    unit_days = dict(
-        Claim.objects.filter(order_line__order=order, unit__isnull=False, shipped_back_at__isnull=False)
-        .values("unit")
-        .annotate(days=Sum("repair_days"))
-        .values_list("unit", "days")
-    )
+def order_lines(order) -> QuerySet[OrderLine]:
+    """An order's lines as `line_coverages` reads them."""
+    return order.lines.select_related("product__brand").prefetch_related("units").order_by("line_no")
+
+
+def line_coverages(
+    lines: Sequence[OrderLine],
+    *,
+    remedies: bool = False,
+    settings: policy.Knobs | None = None,
+    now: datetime | None = None,
+) -> list[LineCoverage]:
+    """R-WAR-1 / R-WAR-8 for a page of lines (units prefetched): `line_coverage` for each line and each
+    of its registered units, the days in repair summed in one query as `_same_unit` groups claims (the
+    portal's products page, the API's order coverage).
+
+    With `remedies`, also R-WAR-2 / R-WAR-9 for a performance fault ("other"), a gift refused as
+    `services.file_claim` refuses its own claim, and R-WAR-6: the accessories a claim may ask for
+    (none for a gift or before sign-for), each at today's price."""
+    settings = settings or knobs()
+    now = now or timezone.now()
+    shipped: dict[int, list[tuple[int | None, int]]] = defaultdict(list)
+    for line_id, unit_id, days in Claim.objects.filter(
+        order_line__in=[line.pk for line in lines], shipped_back_at__isnull=False
+    ).values_list("order_line_id", "unit_id", "repair_days"):
+        shipped[line_id].append((unit_id, days))
+
+    def days_in_repair(line: OrderLine, unit_id: int | None) -> int:
+        return sum(d for u, d in shipped.get(line.pk, ()) if line.quantity == 1 or u == unit_id)
+
+    def cover(line: OrderLine, unit_id: int | None) -> policy.Coverage | None:
+        return policy.coverage(
+            signed_for_at=line.order.signed_for_at,
+            warranty_months=warranty_months(line),
+            repair_days=days_in_repair(line, unit_id),
+            knobs=settings,
+        )
+
+    accessories = accessories_by_category(line.product.category_id for line in lines) if remedies else {}
     rows = []
-    lines = order.lines.select_related("product__brand").prefetch_related("units").order_by("line_no")
     for line in lines:
-        verdict = claim_verdict(line, policy.Fault.OTHER)
-        if line.gift_of_id is not None:
-            verdict = policy.ClaimVerdict(
-                coverage=verdict.coverage,
-                day=verdict.day,
-                refusal=policy.Refusal("R-WAR-1", _("A gift is covered through the item it came with.")),
+        coverage = cover(line, None)
+        row = LineCoverage(
+            line=line,
+            coverage=coverage,
+            units=[UnitCoverage(unit=unit, coverage=cover(line, unit.pk)) for unit in line.units.all()],
+        )
+        if remedies:
+            verdict = policy.claim_verdict(
+                signed_for_at=line.order.signed_for_at,
+                now=now,
+                warranty_months=warranty_months(line),
+                repair_days=days_in_repair(line, None),
+                repairs_of_fault=repairs_of_fault(line, policy.Fault.OTHER),
+                knobs=settings,
             )
-        units = [
-            UnitCoverage(
-                unit=unit,
-                coverage=policy.coverage(
-                    signed_for_at=order.signed_for_at,
-                    warranty_months=warranty_months(line),
-                    repair_days=unit_days.get(unit.pk, 0),
-                    knobs=settings,
-                ),
-            )
-            for unit in line.units.all()
-        ]
-        rows.append(LineCoverage(line=line, coverage=verdict.coverage, units=units, verdict=verdict))
+            offers = []
+            if line.gift_of_id is not None:
+                verdict = policy.ClaimVerdict(
+                    coverage=verdict.coverage,
+                    day=verdict.day,
+                    refusal=policy.Refusal("R-WAR-1", _("A gift is covered through the item it came with.")),
+                )
+            elif coverage is not None:
+                offers = accessory_offers(accessories.get(line.product.category_id, ()), coverage, now=now)
+            row = replace(row, verdict=verdict, accessories=tuple(offers))
+        rows.append(row)
     return rows
 
 
@@ -333,7 +390,7 @@ def claim_detail(case: Case) -> Claim:
     """The claim of `case` with everything its detail page shows."""
     return (
         Claim.objects.select_related(
-            "case__order", "order_line__product", "order_line__order", "centre", "unit", "handed_over_to"
+            "case__order", "order_line__product", "order_line__order", "centre", "unit", "handed_over_to", "accessory"
         )
         .prefetch_related("parts")
         .get(case_id=case.pk)
@@ -369,6 +426,7 @@ STEP_TRANSITIONS = {
     "ship_back_unrepaired": ("ship_back_unrepaired",),
     "confirm_receipt": ("confirm_receipt",),
     "take_replacement": ("take_replacement",),
+    "ship_accessory": ("ship_accessory",),
 }
 
 
@@ -395,6 +453,10 @@ def available_steps(user, claim: Claim) -> list[str]:
         "appeal": claim.appealed_at is None,
         "take_replacement": claim.replacement_offered_at is not None,
         "ship_back": not unpaid,
+        "ship_accessory": not unpaid,
+        # R-WAR-5: accepted the way the customer asked to be served.
+        "accept": claim.mode != policy.ServiceMode.ON_SITE,
+        "book_visit": claim.mode == policy.ServiceMode.ON_SITE,
     }
     steps = [name for name, names in STEP_TRANSITIONS.items() if extra.get(name, True) and any(map(may, names))]
     if case.status == "awaiting_unit" and user.pk == case.customer_id:

@@ -1,6 +1,6 @@
 """Customer portal for warranty: my products and their coverage (R-WAR-1, R-WAR-8) with serial
-registration, the one-page claim (R-WAR-2, R-WAR-4, R-WAR-9) and the customer's steps on a claim's
-case page (tracking, the paid quote, the appeal, the free replacement, receipt).
+registration, the one-page claim (R-WAR-2, R-WAR-4, R-WAR-6, R-WAR-9) and the customer's steps on a
+claim's case page (tracking, the paid quote, the appeal, the free replacement, receipt).
 
 Lines come from `selectors.coverable_lines(request.user)` and cases from the customer's own, so a
 foreign id is a 404; every decision is the services'."""
@@ -22,7 +22,7 @@ from aftersales.orders.guarantees import Remedy
 from . import policy, selectors, services
 from .forms import ClaimForm, SerialForm, TrackingForm
 from .models import Unit, WarrantySettings
-from .policy import Document, Fault
+from .policy import ACCESSORY, ACCESSORY_LABEL, Document, Fault
 
 LINES_PER_PAGE = 20
 REMEDY_ORDER = list(Remedy.values)
@@ -46,10 +46,12 @@ def _products_page(request, page_number, *, line_errors=None, line_values=None, 
     page = Paginator(selectors.coverable_lines(request.user), LINES_PER_PAGE).get_page(page_number)
     warranty_settings = WarrantySettings.current()
     now = timezone.now()
+    lines = list(page.object_list)
+    accessories = selectors.accessories_by_category(line.product.category_id for line in lines)
     rows = []
-    for covers in selectors.line_covers(list(page.object_list), settings=warranty_settings.knobs()):
+    for covers in selectors.line_coverages(lines, settings=warranty_settings.knobs(), now=now):
         line, coverage = covers.line, covers.coverage
-        covered = coverage.covers(now) or any(c.covers(now) for _unit, c in covers.units)
+        covered = coverage.covers(now) or any(u.coverage.covers(now) for u in covers.units)
         if not covered:
             state = "expired"
         elif policy.expiry_reminder_due(coverage.ends_at, now, warranty_settings.expiry_reminder_days):
@@ -62,12 +64,13 @@ def _products_page(request, page_number, *, line_errors=None, line_values=None, 
                 "coverage": coverage,
                 "months": selectors.warranty_months(line),
                 "units": [
-                    {"unit": unit, "coverage": cover, "own_end": cover.ends_at != coverage.ends_at}
-                    for unit, cover in covers.units
+                    {"unit": u.unit, "coverage": u.coverage, "own_end": u.coverage.ends_at != coverage.ends_at}
+                    for u in covers.units
                 ],
                 "state": state,
                 "covered": covered,
                 "can_register": len(covers.units) < line.quantity,
+                "accessories": bool(accessories.get(line.product.category_id)),
                 "errors": (line_errors or {}).get(line.pk, []),
                 "value": (line_values or {}).get(line.pk, ""),
             }
@@ -141,8 +144,9 @@ def _offered_remedies(verdicts: dict[str, policy.ClaimVerdict], fault: str) -> l
 @require_http_methods(["GET", "POST"])
 def claim(request, line_id):
     """One page: the unit, fault, description and photos, the remedies open today (each with its
-    closing date and rule), the service mode and the documents checklist (R-WAR-4). A refusal
-    re-renders with its message and rule at the top and field errors next to the fields."""
+    closing date and rule) or an accessory instead of a repair at today's price (R-WAR-6, also after
+    the warranty, when parts are sold), the service mode and the documents checklist (R-WAR-4). A
+    refusal re-renders with its message and rule at the top and field errors next to the fields."""
     line = get_object_or_404(selectors.coverable_lines(request.user), pk=line_id)
     units = {str(unit.pk): unit for unit in line.units.all()}
     source = request.POST if request.method == "POST" else request.GET
@@ -154,12 +158,15 @@ def claim(request, line_id):
     verdicts = selectors.claim_verdicts(line, unit)
     offered = _offered_remedies(verdicts, fault)
     shown = verdicts[fault] if fault else next(iter(verdicts.values()))
+    accessories = selectors.line_accessories(line)
+    offers = selectors.accessory_offers(accessories, shown.coverage)
     field_errors: dict[str, list[str]] = {}
     error_message, error_rule = "", ""
     status = 200
 
-    if request.method == "POST" and offered:
-        form = ClaimForm(request.POST, line=line)
+    form_kwargs = {"line": line, "accessories": accessories if offers else None}
+    if request.method == "POST" and (offered or offers):
+        form = ClaimForm(request.POST, **form_kwargs)
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -172,6 +179,7 @@ def claim(request, line_id):
                     documents=data["documents"],
                     mode=data["mode"],
                     unit=data.get("unit"),
+                    accessory=data.get("accessory") if data["remedy"] == ACCESSORY else None,
                     photos=request.FILES.getlist("photos"),
                 )
             except DomainError as error:
@@ -188,7 +196,7 @@ def claim(request, line_id):
         initial = {"fault": fault}
         if unit is not None:
             initial["unit"] = unit.pk
-        form = ClaimForm(line=line, initial=initial)
+        form = ClaimForm(initial=initial, **form_kwargs)
 
     for field, errors in form.errors.items():
         field_errors.setdefault(field, []).extend(errors)
@@ -201,8 +209,13 @@ def claim(request, line_id):
         "form": form,
         "coverage": shown.coverage,
         "refusal": shown.refusal,
-        "can_claim": bool(offered),
+        "can_claim": bool(offered or offers),
         "offered": offered,
+        "accessory_offers": offers,
+        "accessory_remedy": ACCESSORY,
+        "accessory_label": ACCESSORY_LABEL,
+        "accessory_checked": chosen_remedy == ACCESSORY,
+        "chosen_accessory": request.POST.get("accessory", "") if request.method == "POST" else "",
         "blocking_documents": [label for value, label in Document.choices if value in blocking],
         "error_message": error_message,
         "error_rule": error_rule,

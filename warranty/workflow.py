@@ -7,6 +7,10 @@ submitted → accepted: awaiting the unit (a ship-in deadline) or a visit booked
 - irreparable → handed over: a replacement, or a refund where none is sold (the returns app's case).
 A repair unfinished after N days offers a free replacement (R-WAR-10), which also hands over.
 
+An accessory claim (R-WAR-6) asks for a part instead of a repair; no unit travels. It is decided when
+filed: free (a wearing part under warranty) → the part is prepared at once; priced → the customer pays
+within N days (or it is cancelled), then it is prepared → staff ship it → closed as a repair's return is.
+
 Who: agents and technicians move the parcel (`cases.change_case`); technicians diagnose, repair and
 check (`warranty.repair_claim`); supervisors decide appeals (`warranty.decide_appeal`). Step logic
 lives in `warranty.services`; deadline handlers in `warranty.deadlines`."""
@@ -28,6 +32,9 @@ STATUSES = {
     "quality_check": _("Quality check"),
     "returning": _("Being returned unrepaired"),
     "shipped_back": _("Repaired and shipped back"),
+    "accessory_payment": _("Accessory ordered: awaiting your payment"),
+    "accessory_to_ship": _("Accessory being prepared"),
+    "accessory_shipped": _("Accessory shipped"),
     "closed": _("Closed"),
     "returned_unrepaired": _("Returned unrepaired"),
     "handed_over": _("Replaced or refunded instead"),
@@ -58,7 +65,13 @@ TRANSITIONS = [
     _t("accept", {"submitted"}, "awaiting_unit", _("Accept")),
     _t("book_visit", {"submitted"}, "visit_booked", _("Accept and book the visit")),
     _t("reject", {"submitted"}, "rejected", _("Reject")),
-    _t("cancel", {"submitted", "awaiting_unit", "visit_booked"}, "cancelled", _("Cancel my claim"), "customer"),
+    _t(
+        "cancel",
+        {"submitted", "awaiting_unit", "visit_booked", "accessory_payment"},
+        "cancelled",
+        _("Cancel my claim"),
+        "customer",
+    ),
     _t("expire", {"awaiting_unit"}, "expired", _("Expire"), "system"),
     _t("receive", {"awaiting_unit"}, "received", _("Unit received")),
     _t("start_diagnosis", {"received", "visit_booked"}, "diagnosing", _("Start diagnosis"), TECHNICIAN),
@@ -75,15 +88,24 @@ TRANSITIONS = [
     _t("fail_quality_check", {"quality_check"}, "repairing", _("Quality check failed"), TECHNICIAN),
     _t("ship_back", {"quality_check"}, "shipped_back", _("Quality checked: ship back"), TECHNICIAN),
     _t("ship_back_unrepaired", {"returning"}, "returned_unrepaired", _("Ship back unrepaired")),
-    _t("confirm_receipt", {"shipped_back"}, "closed", _("I received my unit"), "customer"),
-    _t("close", {"shipped_back"}, "closed", _("Close"), "system"),
+    _t("confirm_receipt", {"shipped_back", "accessory_shipped"}, "closed", _("I received my unit"), "customer"),
+    _t("close", {"shipped_back", "accessory_shipped"}, "closed", _("Close"), "system"),
     _t("take_replacement", IN_WORKSHOP, "handed_over", _("Take the free replacement"), "customer"),
+    # R-WAR-6: an accessory instead of a repair, priced when filed.
+    _t("accessory_free", {"submitted"}, "accessory_to_ship", _("Free accessory: prepare it"), "system"),
+    _t("accessory_priced", {"submitted"}, "accessory_payment", _("Priced accessory: await payment"), "system"),
+    _t("accessory_paid", {"accessory_payment"}, "accessory_to_ship", _("Payment received")),
+    _t("accessory_unpaid", {"accessory_payment"}, "cancelled", _("Not paid in time"), "system"),
+    _t("ship_accessory", {"accessory_to_ship"}, "accessory_shipped", _("Ship the accessory")),
 ]
 
 EXPIRE_UNSENT = "expire_unsent"
 QUOTE_LAPSED = "quote_lapsed"
 LONG_REPAIR = "long_repair"
 CONFIRM_RECEIPT = "confirm_receipt"
+ACCESSORY_UNPAID = "accessory_unpaid"
+# Where the shop has sent something back and the customer confirms (or the days pass).
+SENT_TO_CUSTOMER = frozenset({"shipped_back", "accessory_shipped"})
 
 
 def _deadline_actions() -> list[DeadlineAction]:
@@ -98,6 +120,11 @@ def _deadline_actions() -> list[DeadlineAction]:
         DeadlineAction(name=QUOTE_LAPSED, handler=deadlines.quote_lapsed),
         DeadlineAction(name=LONG_REPAIR, handler=deadlines.long_repair),
         DeadlineAction(name=CONFIRM_RECEIPT, handler=deadlines.confirm_receipt),
+        DeadlineAction(
+            name=ACCESSORY_UNPAID,
+            transition="accessory_unpaid",
+            note=_("The accessory was not paid for within the deadline, so the claim was cancelled."),
+        ),
     ]
 
 

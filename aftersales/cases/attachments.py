@@ -110,6 +110,40 @@ def add_attachment(*, case: Case, uploaded_by, upload) -> Attachment:
     return attachment
 
 
+@transaction.atomic
+def share_attachments(*, source: Case, target: Case, actor=None) -> list[Attachment]:
+    """`source`'s attachments on `target` too, for a case that carries another on (a warranty claim
+    handed over to a replacement or a refund): new rows naming the same stored files, which are never
+    copied (nothing deletes a stored file with its row), each with a timeline event on `target` naming
+    the case it came from. The uploader stays the original one; `actor` (None: the system) shares.
+    At most the per-case limit; returns the new rows."""
+    lock_one(Case, target.pk)  # serialises the count check per case, as `add_attachment` does
+    room = max(settings.ATTACHMENT_MAX_PER_CASE - target.attachments.count(), 0)
+    shared = []
+    for original in source.attachments.order_by("uploaded_at", "id")[:room]:
+        attachment = Attachment.objects.create(
+            case=target,
+            file=original.file.name,
+            original_name=original.original_name,
+            content_type=original.content_type,
+            size=original.size,
+            width=original.width,
+            height=original.height,
+            sha256=original.sha256,
+            uploaded_by_id=original.uploaded_by_id,
+        )
+        CaseEvent.objects.create(
+            case=target,
+            at=timezone.now(),
+            type=CaseEvent.Type.ATTACHMENT,
+            actor=actor,
+            note=original.original_name,
+            data={"attachment_id": attachment.pk, "from_case": source.number},
+        )
+        shared.append(attachment)
+    return shared
+
+
 def add_attachments(*, case: Case, uploaded_by, uploads, field: str = "photos") -> list[Attachment]:
     """Several uploads at once: a refused one is a field error keyed `<field>.<index>`, and the files
     of the ones stored before it are removed with the rows the caller's transaction rolls back."""

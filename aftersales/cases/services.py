@@ -152,6 +152,29 @@ def transition(
     return case
 
 
+@transaction.atomic
+def lock_at_version(*, case: Case) -> Case:
+    """For a write on a case's details that moves no status (a repair's part, a payment): lock the row
+    and refuse with TransitionConflict when it is no longer at the version the caller read
+    (`case.version`: a page's hidden field, an API client's). Returns the locked case, as stored; the
+    caller writes, then calls `bump_version`, so the same form posted twice writes once."""
+    locked = lock_one(Case, case.pk)
+    if locked.version != case.version:
+        raise TransitionConflict()
+    return locked
+
+
+@transaction.atomic
+def bump_version(*, case: Case, locked: Case) -> Case:
+    """Move the version of a case locked by `lock_at_version` on, after its write; `case` (the caller's
+    copy) follows, as after a transition."""
+    now = timezone.now()
+    Case.objects.filter(pk=locked.pk).update(version=F("version") + 1, updated_at=now)
+    locked.version, locked.updated_at = locked.version + 1, now
+    case.version = locked.version
+    return locked
+
+
 def invite_feedback(*, case: Case) -> None:
     """R-FB-1: ask the customer to rate the closed case (the rating form is on the case page)."""
     from django.conf import settings

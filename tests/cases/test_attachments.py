@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
 
-from aftersales.cases.attachments import add_attachment
+from aftersales.cases.attachments import add_attachment, share_attachments
 from aftersales.common.errors import NotAllowed, ValidationFailed
 from tests import factories
 
@@ -106,3 +106,17 @@ def test_portal_upload_shows_a_form_error_for_a_bad_file(client, customer):
     assert "Only photos are accepted" in response.content.decode()
     response = client.post(url, {"file": photo()})
     assert response.status_code == 302 and case.attachments.count() == 1
+
+
+def test_R_WAR_5_shared_attachments_name_the_same_files_within_the_per_case_limit(customer, settings):
+    """A case that carries another on (a warranty hand-over) shares its attachments: new rows, the
+    same stored files, never more than the per-case limit."""
+    source, target = factories.open_case(customer=customer), factories.open_case(customer=customer)
+    originals = [add_attachment(case=source, uploaded_by=customer, upload=photo(f"{n}.jpg")) for n in range(3)]
+    add_attachment(case=target, uploaded_by=customer, upload=photo("own.jpg"))
+    settings.ATTACHMENT_MAX_PER_CASE = 3
+    shared = share_attachments(source=source, target=target)
+    assert [a.file.name for a in shared] == [a.file.name for a in originals[:2]]
+    assert target.attachments.count() == 3 and source.attachments.count() == 3
+    assert shared[0].file.open("rb").read() == originals[0].file.open("rb").read()
+    assert target.events.filter(type="attachment", data__from_case=source.number).count() == 2

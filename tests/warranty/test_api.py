@@ -2,7 +2,7 @@
 contract clients code against, and the rules (R-WAR-…) as they reach them."""
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -44,6 +44,7 @@ STAFF_STEPS = (
     "ship-back-unrepaired",
     "payment",
     "decide-appeal",
+    "ship-accessory",
 )
 # A well-formed body for each step that needs one, so a refusal is about who asks, not what they sent.
 VALID = {
@@ -57,6 +58,7 @@ VALID = {
     "ship-back": {"carrier": "SF", "tracking_number": "SF2"},
     "ship-back-unrepaired": {"carrier": "SF", "tracking_number": "SF3"},
     "decide-appeal": {"overturn": True, "note": "ok"},
+    "ship-accessory": {"carrier": "SF", "tracking_number": "SF4"},
 }
 
 
@@ -175,7 +177,7 @@ def test_R_WAR_4_a_missing_original_invoice_is_a_refusal_and_other_gaps_are_reco
     assert all(d["label"] for d in body["missing_documents"])
     assert body["available_actions"] == ["cancel"]
     api.force_authenticate(agent)
-    assert detail(api, number).json()["available_actions"] == ["accept", "book-visit", "reject"]
+    assert detail(api, number).json()["available_actions"] == ["accept", "reject"]  # sent in: no visit (R-WAR-5)
     assert "reason" in act(api, number, "reject", {"reason": ""}).json()["fields"]
     accepted = act(api, number, "accept", {"note": "The card is not needed."})
     assert accepted.status_code == 200 and accepted.json()["status"] == "awaiting_unit"
@@ -216,6 +218,9 @@ def test_R_WAR_7_an_on_site_claim_gets_a_visit_booked(api, tv_order, centre, age
     api.force_authenticate(agent)
     past = act(api, number, "book-visit", {"visit_at": (timezone.now() - timedelta(hours=1)).isoformat()})
     assert past.status_code == 400 and "visit_at" in past.json()["fields"]
+    assert detail(api, number).json()["available_actions"] == ["book-visit", "reject"]
+    ship_in = act(api, number, "accept")  # R-WAR-5: the customer asked for a visit, not to send the unit
+    assert ship_in.status_code == 409 and ship_in.json()["detail"].startswith("The customer asked for a technician")
     booked = act(api, number, "book-visit", VALID["book-visit"])
     assert booked.status_code == 200 and booked.json()["status"] == "visit_booked" and booked.json()["visit_at"]
     api.force_authenticate(tv_order.customer)
@@ -454,6 +459,42 @@ def test_R_WAR_3_an_exclusion_comes_with_a_photo_through_multipart_and_a_paid_re
     assert shipped.status_code == 200 and shipped.json()["repair_days"] == 0  # paid: no extension (R-WAR-8)
 
 
+def test_R_WAR_3_parts_and_payments_sent_with_a_stale_version_are_409_and_write_once(api, tv_order, technician, agent):
+    """Optimistic version checks: the claim's `version` sent back with a part or a payment; the same
+    request twice (or after another change) is a 409 conflict, not a second part or payment."""
+    number = filed(api, tv_order)
+    act(as_user(api, agent), number, "receive")
+    act(as_user(api, technician), number, "start-diagnosis")
+    data = {
+        "outcome": "excluded",
+        "notes": "Liquid inside",
+        "exclusion": "accident",
+        "explanation": "Liquid damage.",
+        "quote": "300.00",
+    }
+    act(api, number, "diagnose", {"data": json.dumps(data), "photos": [photo()]}, "multipart")
+    version = act(as_user(api, tv_order.customer), number, "accept-quote").json()["version"]
+
+    api.force_authenticate(technician)
+    part = {"name": "Main board", "unit_price": "200.00", "version": version}
+    assert act(api, number, "parts", part).status_code == 201
+    again = act(api, number, "parts", part)
+    assert again.status_code == 409 and again.json()["code"] == "conflict"
+    assert Claim.objects.get(case__number=number).parts.count() == 1
+    assert "version" in act(api, number, "parts", {**part, "version": "new"}).json()["fields"]
+    version = detail(api, number).json()["version"]
+    assert version == Case.objects.get(number=number).version
+
+    api.force_authenticate(agent)
+    stale = act(api, number, "payment", {"reference": "PAY-1", "version": version - 1})
+    assert stale.status_code == 409 and stale.json()["code"] == "conflict"
+    assert detail(api, number).json()["paid"] is False
+    paid = act(api, number, "payment", {"reference": "PAY-1", "version": version})
+    assert paid.status_code == 200 and paid.json()["paid"] is True and paid.json()["version"] == version + 1
+    assert act(api, number, "payment", {"reference": "PAY-1", "version": version}).status_code == 409
+    assert act(api, number, "payment", {"reference": "PAY-1"}).status_code == 200  # no version: as it is now
+
+
 def test_R_WAR_3_an_exclusion_needs_evidence(api, tv_order, technician, agent):
     number = filed(api, tv_order)
     act(as_user(api, agent), number, "receive")
@@ -576,6 +617,31 @@ def test_R_WAR_8_a_registered_units_repair_extends_that_units_coverage(api, cust
     units = {u["serial_number"]: u["coverage"] for u in row["units"]}
     assert units["TV-A"]["extension_days"] == 5 and units["TV-B"]["extension_days"] == 0
     assert units["TV-A"]["ends_at"] > units["TV-B"]["ends_at"] == row["coverage"]["ends_at"]
+
+
+def test_R_WAR_8_the_api_and_the_portal_read_one_coverage_for_a_unit_repaired_before_its_serial(
+    api, client, tv_order, technician
+):
+    """One selector (`line_coverages`) for the API's order coverage and the portal's products page: a
+    line of one is one unit, so a repair filed before its serial was registered extends that unit."""
+    line = tv_order.lines.get()
+    case = services.file_claim(
+        customer=tv_order.customer, line=line, fault="display", description="Lines", documents=ALL_DOCUMENTS
+    )
+    case = services.receive(case=case, actor=technician, now=timezone.now() - timedelta(days=12))
+    case = services.start_diagnosis(case=case, actor=technician)
+    case = services.diagnose(case=case, actor=technician, outcome="covered", notes="Panel cable")
+    services.ship_back(
+        case=services.repaired(case=case, actor=technician), actor=technician, carrier="SF", tracking_number="SF9"
+    )
+    services.register_unit(line=line, serial_number="TV-1", source="customer", customer=tv_order.customer)
+    row = coverage(as_user(api, tv_order.customer), tv_order).json()["lines"][0]
+    [unit] = row["units"]
+    assert unit["coverage"] == row["coverage"] and row["coverage"]["extension_days"] == 12
+    client.force_login(tv_order.customer)
+    page = client.get(reverse("warranty:products")).content.decode()
+    ends = timezone.localtime(datetime.fromisoformat(row["coverage"]["ends_at"])).strftime("%Y-%m-%d")
+    assert f'<strong class="coverage-end">{ends}</strong>' in page and "covered until" not in page
 
 
 def test_R_WAR_1_coverage_before_sign_for_and_for_a_gift_refuses_with_the_rule(api, customer, agent):

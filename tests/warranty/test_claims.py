@@ -5,11 +5,12 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from aftersales.cases.deadlines import sweep_due_deadlines
 from aftersales.cases.models import Case, CaseEvent, Notification
-from aftersales.common.errors import InvalidTransition, NotAllowed, PolicyRefused, ValidationFailed
+from aftersales.common.errors import InvalidTransition, NotAllowed, PolicyRefused, TransitionConflict, ValidationFailed
 from returns.models import ReturnRequest
 from tests.returns.test_submit import photo
 from tests.warranty.conftest import ALL_DOCUMENTS, tv_order_for
@@ -130,6 +131,31 @@ def test_R_WAR_7_an_on_site_visit_needs_a_centre_that_visits_the_region(tv_order
         services.book_visit(case=case, actor=agent, visit_at=timezone.now() - timedelta(hours=1))
     case = services.book_visit(case=case, actor=agent, visit_at=timezone.now() + timedelta(days=1))
     assert case.status == "visit_booked"
+
+
+def test_R_WAR_5_a_claim_is_accepted_as_its_mode_asks_sent_in_or_visited(tv_order, centre, agent):
+    """Accepting an on-site claim would ask for the unit to be sent (and expire it when it is not):
+    refused; booking a visit on a claim the customer sends in: refused. Neither changes the claim."""
+    sent_in = file(tv_order, documents=["original_invoice"])  # something missing: an agent decides
+    with pytest.raises(InvalidTransition) as refused:
+        services.book_visit(case=sent_in, actor=agent, visit_at=timezone.now() + timedelta(days=1))
+    assert "accept the claim instead of booking a visit" in str(refused.value.message)
+    sent_in.refresh_from_db()
+    assert sent_in.status == "submitted" and Claim.objects.get(case=sent_in).visit_at is None
+    assert services.accept(case=sent_in, actor=agent).status == "awaiting_unit"
+
+    tv_order.customer.region = "上海"
+    tv_order.customer.save()
+    centre.brands.add(tv_order.lines.get().product.brand)
+    visited = file(tv_order, mode="on_site")
+    with pytest.raises(InvalidTransition) as refused:
+        services.accept(case=visited, actor=agent)
+    assert "book the visit instead" in str(refused.value.message)
+    visited.refresh_from_db()
+    assert visited.status == "submitted" and visited.deadline_at is None  # no ship-in deadline was set
+    visited = services.book_visit(case=visited, actor=agent, visit_at=timezone.now() + timedelta(days=1))
+    assert visited.status == "visit_booked" and visited.deadline_action == ""
+    assert "send the unit" not in visited.events.get(to_status="visit_booked").note
 
 
 # --- The repair ------------------------------------------------------------------------------------------
@@ -412,3 +438,133 @@ def test_a_refused_evidence_photo_is_keyed_by_its_place_and_leaves_no_file(tv_or
         )
     assert "photos.1" in bad.value.fields
     assert {p for p in settings.PRIVATE_MEDIA_ROOT.rglob("*") if p.is_file()} == before
+
+
+# --- Optimistic version checks on the steps that move no status -----------------------------------------
+
+
+def test_R_WAR_5_a_part_is_added_as_of_the_version_read_so_a_form_posted_twice_adds_one(tv_order, technician):
+    """add_part moves the case's version on: a second post of the same form (the same version) and a
+    form read before another change are a TransitionConflict, not a second write."""
+    case = services.start_diagnosis(case=services.receive(case=file(tv_order), actor=technician), actor=technician)
+    case = services.diagnose(case=case, actor=technician, outcome="covered", notes="Backlight driver failed")
+    first, again = Case.objects.get(pk=case.pk), Case.objects.get(pk=case.pk)  # one page, posted twice
+    services.add_part(case=first, actor=technician, name="LED driver board")
+    assert first.version == Case.objects.get(pk=case.pk).version == case.version + 1
+    with pytest.raises(TransitionConflict):
+        services.add_part(case=again, actor=technician, name="LED driver board")
+    assert PartUsed.objects.count() == 1
+    services.add_part(case=first, actor=technician, name="Screws", quantity=4)  # the page as now shown
+    assert PartUsed.objects.count() == 2
+    with pytest.raises(TransitionConflict):  # read before the repair moved on
+        services.repaired(case=case, actor=technician)
+
+
+def test_R_WAR_3_a_payment_is_recorded_as_of_the_version_read(tv_order, technician, agent):
+    case = services.accept_quote(case=excluded(tv_order, technician), customer=tv_order.customer)
+    stale = Case.objects.get(pk=case.pk)
+    services.add_part(case=case, actor=technician, name="Panel", unit_price="700.00")  # the case moved on
+    with pytest.raises(TransitionConflict):
+        services.record_payment(case=stale, actor=agent, reference="PAY-1")
+    assert Claim.objects.get(case=case).amount_due_paid_at is None
+    page = Case.objects.get(pk=case.pk)
+    twice = Case.objects.get(pk=case.pk)
+    services.record_payment(case=page, actor=agent, reference="PAY-1")
+    with pytest.raises(TransitionConflict):  # the same form again: refused, nothing noted twice
+        services.record_payment(case=twice, actor=agent, reference="PAY-1")
+    assert Claim.objects.get(case=case).amount_due_paid_at is not None
+    assert CaseEvent.objects.filter(case=case, note__startswith="Payment for the repair").count() == 1
+    assert services.record_payment(case=page, actor=agent).version == page.version  # current and paid: a no-op
+
+
+# --- Hand-overs carry the claim's photos on ---------------------------------------------------------------
+
+
+def test_R_WAR_5_and_R_WAR_10_a_handed_over_claims_photos_follow_it_to_the_replacement(tv_order, technician, client):
+    """The returns case opened by a hand-over shows the claim's photos and the technician's evidence:
+    the same stored files (not copies), uploaded by whoever uploaded them, readable by the customer."""
+    case = services.start_diagnosis(case=services.receive(case=file(tv_order), actor=technician), actor=technician)
+    case = services.diagnose(case=case, actor=technician, outcome="irreparable", notes="Panel unavailable")
+    granted = Claim.objects.get(case=case).handed_over_to
+    [original] = case.attachments.all()
+    [shared] = granted.attachments.all()
+    assert shared.pk != original.pk and shared.file.name == original.file.name and shared.sha256 == original.sha256
+    assert shared.uploaded_by == tv_order.customer and shared.original_name == original.original_name
+    event = granted.events.get(type=CaseEvent.Type.ATTACHMENT)
+    assert event.data == {"attachment_id": shared.pk, "from_case": case.number} and event.actor == technician
+    client.force_login(tv_order.customer)
+    download = client.get(reverse("portal:attachment-download", args=[shared.pk]))
+    assert download.status_code == 200 and b"".join(download.streaming_content) == original.file.open("rb").read()
+
+    another = tv_order_for(tv_order.customer)  # that line's one unit is already replaced (R-RET-13)
+    received = timezone.now() - timedelta(days=31)
+    case = services.receive(case=file(another, photos=[photo("a.jpg"), photo("b.jpg")]), actor=technician, now=received)
+    sweep_due_deadlines()  # R-WAR-10: the free replacement is offered
+    case.refresh_from_db()
+    case = services.take_replacement(case=case, customer=tv_order.customer)
+    granted = Claim.objects.get(case=case).handed_over_to
+    assert sorted(granted.attachments.values_list("original_name", flat=True)) == ["a.jpg", "b.jpg"]
+
+
+def test_R_WAR_9_the_photos_of_a_claim_granted_an_exchange_go_with_it(tv_order, technician):
+    for _round in range(2):
+        services.confirm_receipt(case=repaired_and_shipped(file(tv_order), technician), actor=tv_order.customer)
+    case = file(tv_order, remedy="exchange", photos=[photo("third-time.jpg")])
+    assert case.kind == "exchange" and list(case.attachments.values_list("original_name", flat=True)) == [
+        "third-time.jpg"
+    ]
+
+
+# --- A replaced unit's repairs stay with it -------------------------------------------------------------
+
+
+def test_R_WAR_9_after_an_exchange_the_new_unit_counts_its_own_repairs_and_keeps_the_extension(tv_order, technician):
+    """三包: a replacement restarts the repair count (R-WAR-9: two repairs of the old unit do not make the
+    new unit's first failure a replacement), while the days the customer spent without the product
+    still extend the purchase's warranty (R-WAR-8), which the replacement continues."""
+    from warranty import selectors
+
+    line = tv_order.lines.get()
+    for _round in range(2):
+        case = services.receive(case=file(tv_order), actor=technician, now=timezone.now() - timedelta(days=5))
+        case = services.start_diagnosis(case=case, actor=technician)
+        case = services.diagnose(case=case, actor=technician, outcome="covered", notes="Backlight")
+        case = services.ship_back(
+            case=services.repaired(case=case, actor=technician), actor=technician, carrier="SF", tracking_number="1"
+        )
+        services.confirm_receipt(case=case, actor=tv_order.customer)
+    assert selectors.claim_verdict(line, "display").remedy("exchange").rule == "R-WAR-9"
+    exchange = file(tv_order, remedy="exchange")
+    assert exchange.kind == "exchange"
+    assert set(Claim.objects.values_list("replaced_by", flat=True)) == {exchange.pk}
+
+    assert selectors.repairs_of_fault(line, "display") == 0
+    verdict = selectors.claim_verdict(line, "display")
+    assert [r.remedy for r in verdict.remedies] == ["repair"]  # day 20: the new unit's first failure
+    assert selectors.line_coverage(line).extension_days == 10  # the two repairs' days still count
+    for _round in range(2):  # the new unit's own repairs count again
+        services.confirm_receipt(case=repaired_and_shipped(file(tv_order), technician), actor=tv_order.customer)
+    assert selectors.repairs_of_fault(line, "display") == 2
+    assert selectors.claim_verdict(line, "display").remedy("exchange").rule == "R-WAR-9"
+
+
+def test_R_WAR_9_an_irreparable_units_replacement_starts_its_repair_count_again(tv_order, technician):
+    from warranty import selectors
+
+    line = tv_order.lines.get()
+    services.confirm_receipt(case=repaired_and_shipped(file(tv_order), technician), actor=tv_order.customer)
+    assert selectors.repairs_of_fault(line, "display") == 1
+    case = services.start_diagnosis(case=services.receive(case=file(tv_order), actor=technician), actor=technician)
+    case = services.diagnose(case=case, actor=technician, outcome="irreparable", notes="Panel unavailable")
+    reissue = Claim.objects.get(case=case).handed_over_to
+    assert reissue.kind == "reissue"
+    assert Claim.objects.filter(replaced_by=reissue).count() == 2  # the repaired claim and this one
+    assert selectors.repairs_of_fault(line, "display") == 0
+    # A refund (no replacement unit) marks nothing.
+    gone = tv_order_for(tv_order.customer)
+    product = gone.lines.get().product
+    product.active = False
+    product.save(update_fields=["active"])
+    case = services.start_diagnosis(case=services.receive(case=file(gone), actor=technician), actor=technician)
+    services.diagnose(case=case, actor=technician, outcome="irreparable", notes="No parts")
+    assert Claim.objects.get(case=case).replaced_by is None

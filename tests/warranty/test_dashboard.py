@@ -288,13 +288,24 @@ def test_the_claim_page_shows_the_facts_and_only_the_steps_open_to_this_user(
 
 
 def test_a_claim_with_missing_documents_waits_for_an_agent_to_accept_book_or_reject(client, agent, tv_order, centre):
+    """R-WAR-5: a claim sent in is accepted, an on-site one has its visit booked: each page offers its own."""
     case = file(tv_order, documents=["original_invoice", "accessories"])
     assert case.status == "submitted"
     client.force_login(agent)
     page = client.get(change_url(case)).text
     assert "Warranty card" in page and "Original packaging" in page  # the missing documents
-    for form in ("claim-accept", "claim-book-visit", "claim-reject"):
-        assert f'id="{form}"' in page, form
+    assert 'id="claim-accept"' in page and 'id="claim-reject"' in page and 'id="claim-book-visit"' not in page
+    response = post_step(client, case, "book_visit", {"visit_at": "2099-01-01T10:00"})
+    assert message_texts(response) == [
+        ("error", "The customer sends this unit in: accept the claim instead of booking a visit.")
+    ]
+
+    tv_order.customer.region = "上海"
+    tv_order.customer.save()
+    centre.brands.add(tv_order.lines.get().product.brand)
+    case = file(tv_order, documents=["original_invoice", "accessories"], mode="on_site")
+    page = client.get(change_url(case)).text
+    assert 'id="claim-book-visit"' in page and 'id="claim-reject"' in page and 'id="claim-accept"' not in page
     assert 'type="datetime-local" name="visit_at"' in page
 
     response = post_step(client, case, "book_visit", {"visit_at": "not a time"})
@@ -524,3 +535,24 @@ def test_an_upheld_exclusion_goes_back_unrepaired_through_the_dashboard(
     post_step(client, case, "ship_back_unrepaired", {"carrier": "EMS", "tracking_number": "EMS1"})
     case.refresh_from_db()
     assert case.status == "returned_unrepaired"
+
+
+def test_R_WAR_5_a_part_or_payment_form_posted_twice_writes_once(client, agent, technician, customer, tv_order):
+    """The claim page's part and payment forms carry the case version; posting one again (a double
+    click, a reload) is refused with the conflict message instead of a second part or payment."""
+    case = services.accept_quote(case=excluded(tv_order, technician), customer=customer)
+    client.force_login(technician)
+    form = {"version": case.version, "name": "Panel", "quantity": "1", "unit_price": "150.00"}
+    first = client.post(step_url(case, "add_part"), form)
+    assert message_texts(first)[-1][0] == "success"
+    again = client.post(step_url(case, "add_part"), form)
+    assert message_texts(again)[-1] == ("error", str(TransitionConflict.default_message))
+    assert PartUsed.objects.filter(claim_id=case.pk).count() == 1
+
+    client.force_login(agent)
+    case.refresh_from_db()
+    form = {"version": case.version, "reference": "Alipay 1"}
+    assert message_texts(client.post(step_url(case, "record_payment"), form))[-1][0] == "success"
+    again = client.post(step_url(case, "record_payment"), form)
+    assert message_texts(again)[-1] == ("error", str(TransitionConflict.default_message))
+    assert CaseEvent.objects.filter(case=case, note__startswith="Payment for the repair").count() == 1

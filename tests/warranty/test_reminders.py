@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.urls import reverse
 
 from aftersales.cases.models import Notification
 from tests import factories
@@ -64,3 +65,13 @@ def test_the_reminder_window_is_a_knob_and_the_task_runs_it(customer):
     assert remind_expiring(now=NOW) == 0
     assert remind_expiring_warranties.delay().get() == 0
     assert remind_expiring(now=NOW + timedelta(days=12)) == 1
+
+
+def test_R_WAR_1_the_reminder_links_to_the_portals_products_page(customer, settings):
+    """The link is absolute, built from PORTAL_URL as the other notifications build theirs."""
+    settings.PORTAL_URL = "https://shop.example.com"
+    signed_order(customer, datetime(2026, 3, 20, 15, 0, tzinfo=SH))  # ends 19 March 2027
+    assert remind_expiring(now=NOW) == 1
+    body = Notification.objects.get(user=customer).body
+    assert "https://shop.example.com/warranty/" in body
+    assert body.endswith("https://shop.example.com" + reverse("warranty:products"))

@@ -15,8 +15,8 @@ from aftersales.common.errors import ValidationFailed
 from aftersales.orders.guarantees import Remedy
 
 from .. import selectors, services
-from ..models import Claim, PartUsed
-from ..policy import Document, Fault, ServiceMode
+from ..models import Accessory, Claim, PartUsed
+from ..policy import ACCESSORY, ACCESSORY_LABEL, Document, Fault, ServiceMode
 from ..workflow import IN_WORKSHOP
 from .base import ID_MAX, TEXT_MAX, WarrantyMultipartInput, body_and_photos, money, valid
 
@@ -63,10 +63,13 @@ class ClaimFile(APIView):
     """File a warranty claim for one unit of one of your order lines (DOMAIN §3).
 
     JSON body: {"line_id", "fault", "description", "remedy" (default repair), "documents": [the
-    documents you have], "mode" (ship_in or on_site), "unit_id" (a registered unit, optional)}. To send
-    photos, post multipart/form-data with the same JSON object as a string in `data` and the images as
-    `photos` files. A repair sent in with every document is accepted at once; a return or an exchange
-    (open in the first days, R-WAR-2, or after repeated repairs, R-WAR-9) opens a case of that kind.
+    documents you have], "mode" (ship_in or on_site), "unit_id" (a registered unit, optional),
+    "accessory_id" (with the remedy "accessory" only)}. To send photos, post multipart/form-data with
+    the same JSON object as a string in `data` and the images as `photos` files. A repair sent in with
+    every document is accepted at once; a return or an exchange (open in the first days, R-WAR-2, or after
+    repeated repairs, R-WAR-9) opens a case of that kind. The remedy "accessory" asks for one of the
+    line's `accessories` (see the order's coverage) instead of a repair, at the price shown there
+    (R-WAR-6): free → it is sent; priced → it is owed and sent once paid.
     Refusals are 400 with the `rule`: R-WAR-1 (not signed for, a gift), R-WAR-2 (out of warranty or a
     remedy not open today), R-WAR-4 (a required document missing), R-WAR-7 (no on-site service)."""
 
@@ -76,12 +79,26 @@ class ClaimFile(APIView):
         line_id = serializers.IntegerField(min_value=1, max_value=ID_MAX)
         fault = serializers.ChoiceField(choices=Fault.choices)
         description = serializers.CharField(max_length=TEXT_MAX)
-        remedy = serializers.ChoiceField(choices=Remedy.choices, required=False, default=Remedy.REPAIR)
+        remedy = serializers.ChoiceField(
+            choices=[*Remedy.choices, (ACCESSORY, ACCESSORY_LABEL)], required=False, default=Remedy.REPAIR
+        )
         documents = serializers.ListField(
             child=serializers.ChoiceField(choices=Document.choices), max_length=20, required=False, default=list
         )
         mode = serializers.ChoiceField(choices=ServiceMode.choices, required=False, default=ServiceMode.SHIP_IN)
         unit_id = serializers.IntegerField(min_value=1, max_value=ID_MAX, required=False, allow_null=True, default=None)
+        accessory_id = serializers.IntegerField(
+            min_value=1, max_value=ID_MAX, required=False, allow_null=True, default=None
+        )
+
+        def validate(self, data):
+            if data["remedy"] == ACCESSORY and data["accessory_id"] is None:
+                raise serializers.ValidationError({"accessory_id": [_("Choose the accessory you need.")]})
+            if data["remedy"] != ACCESSORY and data["accessory_id"] is not None:
+                raise serializers.ValidationError(
+                    {"accessory_id": [_("An accessory is asked for instead of a repair: choose that remedy.")]}
+                )
+            return data
 
     @extend_schema(
         request={"application/json": WarrantyClaimInput, "multipart/form-data": WarrantyMultipartInput},
@@ -98,6 +115,11 @@ class ClaimFile(APIView):
             unit = line.units.filter(pk=data["unit_id"]).first()
             if unit is None:
                 raise ValidationFailed(fields={"unit_id": [_("No such unit is registered on this item.")]})
+        accessory = None
+        if data["accessory_id"] is not None:
+            accessory = selectors.line_accessories(line).filter(pk=data["accessory_id"]).first()
+            if accessory is None:
+                raise ValidationFailed(fields={"accessory_id": [_("No such accessory is sold for this item.")]})
         case = services.file_claim(
             customer=request.user,
             line=line,
@@ -107,6 +129,7 @@ class ClaimFile(APIView):
             documents=data["documents"],
             mode=data["mode"],
             unit=unit,
+            accessory=accessory,
             photos=photos,
         )
         return Response(WarrantyCaseOutput(case).data, status=status.HTTP_201_CREATED)
@@ -147,6 +170,18 @@ def next_step(claim: Claim) -> str:
         )
         if claim.appealed_at is None:
             text += " " + _("If you disagree, you may appeal once; a supervisor will review the decision.")
+    elif case.status == "accessory_payment":
+        text = _("Please pay %(amount)s for %(accessory)s by %(deadline)s; we send it once it is paid.") % {
+            "amount": claim.amount_due,
+            "accessory": claim.accessory.name,
+            "deadline": deadline,
+        }
+    elif case.status == "accessory_to_ship":
+        text = _("We are preparing %(accessory)s for you.") % {"accessory": claim.accessory.name}
+    elif case.status == "accessory_shipped":
+        text = _("Your accessory is on its way; confirm when it arrives (by %(deadline)s it counts as received).") % {
+            "deadline": deadline
+        }
     elif case.status == "shipped_back":
         text = _("Your unit is on its way back; confirm when it arrives (by %(deadline)s it counts as received).") % {
             "deadline": deadline
@@ -182,6 +217,14 @@ class WarrantyDocumentOutput(serializers.Serializer):
     label = serializers.CharField()
 
 
+class WarrantyAccessoryOutput(serializers.ModelSerializer):
+    price = money(help_text="The catalogue price.")
+
+    class Meta:
+        model = Accessory
+        fields = ["id", "name", "price", "wearing_part"]
+
+
 class WarrantyPartOutput(serializers.ModelSerializer):
     unit_price = money()
 
@@ -195,6 +238,9 @@ class WarrantyClaimOutput(serializers.Serializer):
     kind = serializers.CharField(source="case.kind")
     status = serializers.CharField(source="case.status")
     status_label = serializers.CharField(source="case.get_status_display")
+    version = serializers.IntegerField(
+        source="case.version", help_text="Send it back with a part or a payment: a claim changed since is a 409."
+    )
     opened_at = serializers.DateTimeField(source="case.opened_at")
     closed_at = serializers.DateTimeField(source="case.closed_at", allow_null=True)
     deadline_at = serializers.DateTimeField(source="case.deadline_at", allow_null=True)
@@ -207,6 +253,10 @@ class WarrantyClaimOutput(serializers.Serializer):
     fault = serializers.CharField()
     fault_label = serializers.CharField(source="get_fault_display")
     description = serializers.CharField()
+    accessory = WarrantyAccessoryOutput(
+        allow_null=True, help_text="R-WAR-6: the accessory asked for instead of a repair."
+    )
+    accessory_price = money(allow_null=True, help_text="R-WAR-6: what the accessory costs on this claim (0: free).")
     mode = serializers.CharField()
     mode_label = serializers.CharField(source="get_mode_display")
     visit_at = serializers.DateTimeField(allow_null=True)

@@ -49,6 +49,17 @@ class WarrantyCoveredUnitOutput(serializers.Serializer):
     coverage = WarrantyCoverageOutput(allow_null=True, help_text="This unit's own (R-WAR-8: its days in repair).")
 
 
+class WarrantyAccessoryOfferOutput(serializers.Serializer):
+    id = serializers.IntegerField(source="accessory.pk")
+    name = serializers.CharField(source="accessory.name")
+    wearing_part = serializers.BooleanField(source="accessory.wearing_part")
+    catalogue_price = serializers.DecimalField(source="accessory.price", max_digits=12, decimal_places=2)
+    price = serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text="What asking for it costs today (R-WAR-6; 0.00: free)."
+    )
+    reason = serializers.CharField()
+
+
 class WarrantyLineOutput(serializers.Serializer):
     line_id = serializers.IntegerField(source="line.pk")
     line_no = serializers.IntegerField(source="line.line_no")
@@ -65,6 +76,9 @@ class WarrantyLineOutput(serializers.Serializer):
         source="verdict.remedies", many=True, help_text="What a performance fault opens today (R-WAR-2, R-WAR-9)."
     )
     refusal = WarrantyRefusalOutput(source="verdict.refusal", allow_null=True)
+    accessories = WarrantyAccessoryOfferOutput(
+        many=True, help_text="R-WAR-6: the accessories a claim may ask for instead of a repair (remedy accessory)."
+    )
 
 
 class WarrantyOrderCoverageOutput(serializers.Serializer):
@@ -73,13 +87,14 @@ class WarrantyOrderCoverageOutput(serializers.Serializer):
 
 
 class OrderCoverage(APIView):
-    """R-WAR-1: each line's warranty (extended by days in repair, R-WAR-8), its registered units, and
-    the remedies a performance fault opens today (R-WAR-2) or the rule that refuses one."""
+    """R-WAR-1: each line's warranty (extended by days in repair, R-WAR-8), its registered units, the
+    remedies a performance fault opens today (R-WAR-2) or the rule that refuses one, and the accessories
+    a claim may ask for instead of a repair, each at today's price (R-WAR-6)."""
 
     @extend_schema(responses=WarrantyOrderCoverageOutput)
     def get(self, request, number):
         order = get_object_or_404(orders_visible_to(request.user), number=number)
-        rows = selectors.order_coverage(order)
+        rows = selectors.line_coverages(selectors.order_lines(order), remedies=True)
         return Response(WarrantyOrderCoverageOutput({"order": order.number, "lines": rows}).data)
 
 

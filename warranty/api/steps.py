@@ -17,6 +17,25 @@ class WarrantyNoteInput(serializers.Serializer):
     note = serializers.CharField(max_length=TEXT_MAX, required=False, allow_blank=True, default="")
 
 
+def version_field():
+    return serializers.IntegerField(
+        min_value=1,
+        max_value=2**31 - 1,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The claim's `version` as you read it: a claim changed since is a 409 (conflict), so a "
+        "request sent twice writes once. Without it, the step applies to the claim as it is now.",
+    )
+
+
+def at_version(case, version):
+    """The case as of the version the client read (optimistic check in the service), if it sent one."""
+    if version is not None:
+        case.version = version
+    return case
+
+
 class WarrantyShipmentInput(serializers.Serializer):
     carrier = serializers.CharField(max_length=64)
     tracking_number = serializers.CharField(max_length=64)
@@ -170,17 +189,20 @@ class ClaimDiagnose(APIView):
 
 
 class ClaimParts(APIView):
-    """Technician: a part the repair used (free under the warranty, at its price on a paid repair)."""
+    """Technician: a part the repair used (free under the warranty, at its price on a paid repair).
+    With `version`, a request repeated or sent after the claim changed is a 409, not a second part."""
 
     class WarrantyPartInput(serializers.Serializer):
         name = serializers.CharField(max_length=120)
         quantity = serializers.IntegerField(min_value=1, max_value=999, required=False, default=1)
         unit_price = money(required=False, allow_null=True, default=None)
+        version = version_field()
 
     @extend_schema(request=WarrantyPartInput, responses={201: WarrantyPartOutput})
     def post(self, request, number):
         case = claim_case(request, number)
         data = valid(self.WarrantyPartInput, request.data)
+        case = at_version(case, data.pop("version"))
         part = services.add_part(case=case, actor=request.user, **data)
         return Response(WarrantyPartOutput(part).data, status=status.HTTP_201_CREATED)
 
@@ -232,17 +254,31 @@ class ClaimShipBackUnrepaired(APIView):
         return render(request, services.ship_back_unrepaired(case=case, actor=request.user, **data))
 
 
+class ClaimShipAccessory(APIView):
+    """Staff: send the accessory asked for instead of a repair (a priced one once paid, R-WAR-6); the
+    claim closes when the customer confirms receipt, or after the confirmation days."""
+
+    @extend_schema(request=WarrantyShipmentInput, responses=WarrantyClaimOutput)
+    def post(self, request, number):
+        case = claim_case(request, number)
+        data = valid(WarrantyShipmentInput, request.data)
+        return render(request, services.ship_accessory(case=case, actor=request.user, **data))
+
+
 class ClaimPayment(APIView):
-    """Staff or the storefront's back office: the customer paid for an accepted paid repair;
-    `reference` is the payment's id, kept on the timeline."""
+    """Staff or the storefront's back office: the customer paid for an accepted paid repair or a
+    priced accessory (which is then prepared, R-WAR-6); `reference` is the payment's id, kept on the
+    timeline. With `version`, a request repeated or sent after the claim changed is a 409."""
 
     class WarrantyPaymentInput(serializers.Serializer):
         reference = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+        version = version_field()
 
     @extend_schema(request=WarrantyPaymentInput, responses=WarrantyClaimOutput)
     def post(self, request, number):
         case = claim_case(request, number)
         data = valid(self.WarrantyPaymentInput, request.data)
+        case = at_version(case, data["version"])
         return render(request, services.record_payment(case=case, actor=request.user, reference=data["reference"]))
 
 

@@ -1,6 +1,7 @@
 """Every write on warranty claims and units (DOMAIN §3). `claims` registers units and files claims;
-`steps` moves a repair on."""
+`steps` moves a repair on; `accessories` sends an accessory instead of a repair (R-WAR-6)."""
 
+from .accessories import ship_accessory
 from .claims import file_claim, register_unit
 from .steps import (
     accept,
@@ -46,6 +47,7 @@ __all__ = [
     "register_unit",
     "reject",
     "repaired",
+    "ship_accessory",
     "ship_back",
     "ship_back_unrepaired",
     "start_diagnosis",

@@ -1,7 +1,8 @@
-"""Registering units and filing claims (R-WAR-1, R-WAR-2, R-WAR-4, R-WAR-7, R-WAR-9).
+"""Registering units and filing claims (R-WAR-1, R-WAR-2, R-WAR-4, R-WAR-6, R-WAR-7, R-WAR-9).
 
 A claim whose remedy is a return or an exchange is handed to the returns app at once (its own rules
-apply there); a repair stays here as a warranty case with its `Claim` row."""
+apply there); a repair, or an accessory instead of one (R-WAR-6), stays here as a warranty case with
+its `Claim` row."""
 
 from collections.abc import Iterable
 from datetime import datetime
@@ -20,8 +21,8 @@ from aftersales.orders.guarantees import Remedy
 from aftersales.orders.models import OrderLine
 
 from .. import policy, selectors
-from ..models import Claim, Unit
-from ..policy import Document, Fault, ServiceMode
+from ..models import Accessory, Claim, Unit
+from ..policy import ACCESSORY, Document, Fault, ServiceMode
 
 SERIAL_MAX = 64
 
@@ -60,6 +61,13 @@ def register_unit(*, line: OrderLine, serial_number: str, source: str, customer=
         return Unit.objects.get(order_line=line, serial_number=serial)
 
 
+def record_replacement(*, line: OrderLine, unit: Unit | None, by: Case) -> int:
+    """R-WAR-9: the unit's claims so far belong to the unit `by` (an exchange or a reissue the warranty
+    granted) replaces: the new unit's repair count starts again. The days in repair still extend the
+    warranty (R-WAR-8). Returns how many claims were marked."""
+    return selectors.current_unit_claims(line, unit).update(replaced_by=by)
+
+
 def _declared_documents(documents: dict | Iterable) -> dict[str, bool]:
     if isinstance(documents, dict):
         return {doc: bool(documents.get(doc)) for doc in Document.values}
@@ -78,12 +86,15 @@ def file_claim(
     documents: dict | Iterable = (),
     mode: str = ServiceMode.SHIP_IN,
     unit: Unit | None = None,
+    accessory: Accessory | None = None,
     photos: Iterable = (),
     now: datetime | None = None,
 ) -> Case:
     """File a warranty claim for one unit of `line`: checks R-WAR-1/2/4 (refusals carry the rule id),
     then hands a return or exchange to the returns app, or opens a repair case routed to a service
-    centre (R-WAR-7). A repair whose documents are complete and that is sent in is accepted at once."""
+    centre (R-WAR-7). A repair whose documents are complete and that is sent in is accepted at once.
+    The remedy `policy.ACCESSORY` asks for `accessory` (of the product's category) instead of a
+    repair (R-WAR-6): see `accessories.open_accessory_claim`."""
     from returns import services as returns_services
 
     now = now or timezone.now()
@@ -100,9 +111,13 @@ def file_claim(
         errors["description"] = [_("Describe the fault.")]
     elif len(description) > 4000:
         errors["description"] = [_("At most 4000 characters.")]
-    if remedy not in Remedy.values:
+    if remedy not in Remedy.values and remedy != ACCESSORY:
         errors["remedy"] = [_("Choose a remedy.")]
-    if mode not in ServiceMode.values:
+    elif remedy == ACCESSORY and accessory is None:
+        errors["accessory"] = [_("Choose the accessory you need.")]
+    elif remedy != ACCESSORY and accessory is not None:
+        errors["accessory"] = [_("An accessory is asked for instead of a repair: choose that remedy.")]
+    if mode not in ServiceMode.values and remedy != ACCESSORY:  # no unit is serviced for an accessory
         errors["mode"] = [_("Choose how the unit is serviced.")]
     if len(photos) > settings.ATTACHMENT_MAX_PER_CASE:
         errors["photos"] = [_("At most %(n)d photos.") % {"n": settings.ATTACHMENT_MAX_PER_CASE}]
@@ -110,6 +125,20 @@ def file_claim(
         raise ValidationFailed(fields=errors)
     if line.gift_of_id is not None:
         raise PolicyRefused(_("A gift is covered through the item it came with."), rule="R-WAR-1")
+    if remedy == ACCESSORY:
+        from .accessories import open_accessory_claim
+
+        return open_accessory_claim(
+            customer=customer,
+            line=line,
+            unit=unit,
+            accessory=accessory,
+            fault=fault,
+            description=description,
+            declared=_declared_documents(documents),
+            photos=photos,
+            now=now,
+        )
 
     verdict = selectors.claim_verdict(line, fault, unit, now=now)
     if verdict.refusal is not None:
@@ -131,7 +160,7 @@ def file_claim(
         kind = CaseKind.RETURN if remedy == Remedy.RETURN else CaseKind.EXCHANGE
         if chosen.rule == "R-WAR-9":  # outside the return windows: granted, not judged by them
             earlier = selectors.repairs_of_fault(line, fault, unit)
-            return returns_services.open_entitled(
+            granted = returns_services.open_entitled(
                 line=line,
                 kind=kind,
                 rule="R-WAR-9",
@@ -139,6 +168,10 @@ def file_claim(
                 note=description,
                 now=now,
             )
+            add_attachments(case=granted, uploaded_by=customer, uploads=photos)
+            if kind == CaseKind.EXCHANGE:
+                record_replacement(line=line, unit=unit, by=granted)
+            return granted
         return returns_services.submit_request(
             customer=customer,
             order=line.order,

@@ -1,10 +1,13 @@
 """R-WAR-1: customers hear before a unit's warranty ends, once per line and coverage end, however
-often the daily job runs."""
+often the daily job runs. The message links to the portal's products page (absolute, from
+`settings.PORTAL_URL`, as every notification builds its links), where a claim is filed."""
 
 from datetime import datetime, timedelta
 
+from django.conf import settings as django_settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -46,6 +49,7 @@ def remind_expiring(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     settings = WarrantySettings.current()
     knobs = settings.knobs()
+    products_url = django_settings.PORTAL_URL + reverse("warranty:products")
     sent = 0
     for line in _candidates(now, settings.expiry_reminder_days).iterator(chunk_size=500):
         cover = selectors.line_coverage(line, settings=knobs)
@@ -63,9 +67,9 @@ def remind_expiring(*, now: datetime | None = None) -> int:
                     body=lambda ends_on=ends_on: (
                         gettext(
                             "It ends on %(date)s. If anything is wrong with it, file a claim from "
-                            "My products before then."
+                            "My products before then: %(url)s"
                         )
-                        % {"date": ends_on.isoformat()}
+                        % {"date": ends_on.isoformat(), "url": products_url}
                     ),
                 )
         except IntegrityError:  # already reminded for this end date

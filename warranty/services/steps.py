@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from aftersales.accounts.roles import SUPERVISOR
 from aftersales.cases import services as case_services
 from aftersales.cases import workflow as case_workflow
-from aftersales.cases.attachments import add_attachments
+from aftersales.cases.attachments import add_attachments, share_attachments
 from aftersales.cases.models import Case, CaseKind
 from aftersales.cases.notifications import notify
 from aftersales.common.errors import InvalidTransition, NotAllowed, PolicyRefused, ValidationFailed
@@ -24,7 +24,7 @@ from aftersales.orders.guarantees import window_end
 
 from .. import policy
 from ..models import Claim, PartUsed, WarrantySettings
-from ..policy import Diagnosis, Exclusion
+from ..policy import Diagnosis, Exclusion, ServiceMode
 from ..workflow import CONFIRM_RECEIPT, EXPIRE_UNSENT, IN_WORKSHOP, LONG_REPAIR, QUOTE_LAPSED
 
 TEXT_MAX = 4000
@@ -67,13 +67,25 @@ def _long_repair_deadline(claim: Claim) -> tuple[datetime | None, str]:
 # --- Acceptance and the unit's way in ----------------------------------------------------------------
 
 
+def _check_mode(claim: Claim, step: str) -> None:
+    """R-WAR-5: a claim is accepted the way the customer asked to be served: a unit sent in is awaited
+    (`accept`), an on-site visit is booked (`book_visit`). The other step is refused, not a silent
+    switch of the customer's choice; an agent who cannot serve it that way rejects it with a reason."""
+    if step == "accept" and claim.mode == ServiceMode.ON_SITE:
+        raise InvalidTransition(_("The customer asked for a technician's visit: book the visit instead."))
+    if step == "book_visit" and claim.mode != ServiceMode.ON_SITE:
+        raise InvalidTransition(_("The customer sends this unit in: accept the claim instead of booking a visit."))
+
+
 @transaction.atomic
 def accept(*, case: Case, actor, note: str = "", now: datetime | None = None) -> Case:
     """R-WAR-5: the customer sends the unit in within `ship_in_days` (the claim expires after that),
-    to the routed centre's address or the shop's."""
+    to the routed centre's address or the shop's. Only for a claim sent in: an on-site claim is
+    accepted by booking the visit."""
     now = now or timezone.now()
     _may(case=case, name="accept", actor=actor)
     claim = _claim(case)
+    _check_mode(claim, "accept")
     ship_by = window_end(now, WarrantySettings.current().ship_in_days)
     where = claim.centre.address if claim.centre else _("the shop's return address on your case page")
     instructions = _("Please send the unit, with the items listed in your claim, to %(where)s by %(until)s.") % {
@@ -92,12 +104,14 @@ def accept(*, case: Case, actor, note: str = "", now: datetime | None = None) ->
 
 @transaction.atomic
 def book_visit(*, case: Case, actor, visit_at: datetime, note: str = "", now: datetime | None = None) -> Case:
-    """R-WAR-5: an on-site claim is accepted with the technician's visit booked."""
+    """R-WAR-5: an on-site claim is accepted with the technician's visit booked (a claim sent in is
+    accepted with `accept`)."""
     now = now or timezone.now()
     _may(case=case, name="book_visit", actor=actor)
+    claim = _claim(case)
+    _check_mode(claim, "book_visit")
     if visit_at is None or visit_at <= now:
         raise ValidationFailed(fields={"visit_at": [_("Choose a time in the future.")]})
-    claim = _claim(case)
     claim.visit_at = visit_at
     claim.save(update_fields=["visit_at"])
     message = _("A technician will visit you at %(when)s.") % {"when": _when(visit_at)}
@@ -292,7 +306,9 @@ def _excluded(*, case: Case, claim: Claim, actor, name: str, now: datetime) -> C
 
 def _hand_over(*, case: Case, claim: Claim, actor, name: str, rule: str, notes: str, now: datetime) -> Case:
     """A replacement (a reissue: the unit is already with us) or, where the product is no longer sold,
-    a refund, through the returns app; this claim then ends, linked to that case."""
+    a refund, through the returns app; this claim then ends, linked to that case, which carries its
+    photos and evidence on (the same stored files). A replaced unit's repair count ends with it
+    (R-WAR-9: the new unit starts its own)."""
     from returns import services as returns_services
 
     product = claim.order_line.product
@@ -300,6 +316,11 @@ def _hand_over(*, case: Case, claim: Claim, actor, name: str, rule: str, notes: 
     granted = returns_services.open_entitled(
         line=claim.order_line, kind=kind, rule=rule, reference=case.number, note=notes, now=now
     )
+    share_attachments(source=case, target=granted, actor=actor)
+    if kind == CaseKind.REISSUE:
+        from .claims import record_replacement
+
+        record_replacement(line=claim.order_line, unit=claim.unit, by=granted)
     claim.handed_over_to = granted
     claim.save(update_fields=["handed_over_to"])
     message = (
@@ -393,7 +414,9 @@ def decide_appeal(*, case: Case, actor, overturn: bool, note: str, now: datetime
 
 @transaction.atomic
 def add_part(*, case: Case, actor, name: str, quantity: int = 1, unit_price=None) -> PartUsed:
-    """A part the repair used: free under the warranty, at its price on a paid repair."""
+    """A part the repair used: free under the warranty, at its price on a paid repair. As of the case
+    version the caller read (`case.version`): a form posted twice, or after the case changed, is a
+    TransitionConflict rather than a second part; the version moves on (and `case.version` with it)."""
     _may(case=case, name="repaired", actor=actor)
     name = _text(name, "name", _("Name the part."))[:120]
     if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= 999:
@@ -401,7 +424,10 @@ def add_part(*, case: Case, actor, name: str, quantity: int = 1, unit_price=None
     claim = _claim(case)
     covered = claim.diagnosis == Diagnosis.COVERED
     price = Decimal("0.00") if covered else (_money(unit_price, "unit_price", allow_zero=True) or Decimal("0.00"))
-    return PartUsed.objects.create(claim=claim, name=name, quantity=quantity, unit_price=price, added_by=actor)
+    locked = case_services.lock_at_version(case=case)
+    part = PartUsed.objects.create(claim=claim, name=name, quantity=quantity, unit_price=price, added_by=actor)
+    case_services.bump_version(case=case, locked=locked)
+    return part
 
 
 @transaction.atomic
@@ -496,11 +522,14 @@ def ship_back_unrepaired(*, case: Case, actor, carrier: str, tracking_number: st
 
 @transaction.atomic
 def record_payment(*, case: Case, actor, reference: str = "", now: datetime | None = None) -> Case:
-    """The customer paid for an accepted paid repair (taken by the storefront or by hand)."""
+    """The customer paid for an accepted paid repair or a priced accessory (R-WAR-6), taken by the
+    storefront or by hand. A paid accessory is then prepared for shipping. As of the case version the
+    caller read (`case.version`): a form posted twice, or after the case changed, is a
+    TransitionConflict; the version moves on (and `case.version` with it)."""
     now = now or timezone.now()
     if actor is None or not actor.has_perm("cases.change_case"):
         raise NotAllowed()
-    locked = lock_one(Case, case.pk)
+    locked = case_services.lock_at_version(case=case)
     claim = _claim(locked)
     if claim.amount_due <= 0 or locked.closed_at is not None:
         raise InvalidTransition(_("Nothing is due on this claim."))
@@ -509,21 +538,31 @@ def record_payment(*, case: Case, actor, reference: str = "", now: datetime | No
     claim.amount_due_paid_at = now
     claim.save(update_fields=["amount_due_paid_at"])
     reference = (reference or "").strip()[:200]
-    case_services.add_note(
-        case=locked,
-        actor=actor,
-        note=_("Payment for the repair (%(amount)s) received.") % {"amount": claim.amount_due}
-        + (f" {reference}" if reference else ""),
-        public=True,
-    )
-    return locked
+    if claim.accessory_id is not None:
+        note = _("Payment for %(accessory)s (%(amount)s) received; we will send it to you.") % {
+            "accessory": claim.accessory.name,
+            "amount": claim.amount_due,
+        }
+        note += f" {reference}" if reference else ""
+        if locked.status == "accessory_payment":
+            locked = case_services.transition(case=locked, name="accessory_paid", actor=actor, note=note)
+            case.version = locked.version
+            return locked
+    else:
+        note = _("Payment for the repair (%(amount)s) received.") % {"amount": claim.amount_due}
+        note += f" {reference}" if reference else ""
+    case_services.add_note(case=locked, actor=actor, note=note, public=True)
+    return case_services.bump_version(case=case, locked=locked)
 
 
 @transaction.atomic
 def confirm_receipt(*, case: Case, actor) -> Case:
-    """The customer has the unit back (actor None: the confirmation days passed)."""
+    """The customer has the unit, or the accessory (R-WAR-6), back (actor None: the confirmation days
+    passed)."""
     if actor is None:
-        return case_services.transition(case=case, name="close", note=_("Closed: the unit was delivered."))
+        accessory = Claim.objects.filter(case_id=case.pk, accessory__isnull=False).exists()
+        note = _("Closed: the accessory was delivered.") if accessory else _("Closed: the unit was delivered.")
+        return case_services.transition(case=case, name="close", note=note)
     return case_services.transition(
         case=case, name="confirm_receipt", actor=actor, note=_("The customer confirmed receipt.")
     )

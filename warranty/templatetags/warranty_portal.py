@@ -11,7 +11,7 @@ from django.conf import settings
 
 from ..models import Claim, PartUsed, WarrantySettings
 from ..policy import Diagnosis, Document
-from ..workflow import EXPIRE_UNSENT, IN_WORKSHOP, QUOTE_LAPSED
+from ..workflow import ACCESSORY_UNPAID, EXPIRE_UNSENT, IN_WORKSHOP, QUOTE_LAPSED, SENT_TO_CUSTOMER
 
 register = template.Library()
 
@@ -25,6 +25,7 @@ class ClaimPanel:
     ship_to: str = ""
     ship_by: datetime | None = None
     answer_by: datetime | None = None
+    pay_by: datetime | None = None
     extends_warranty: bool = False
     steps: frozenset[str] = field(default_factory=frozenset)
 
@@ -39,7 +40,7 @@ def customer_steps(case, claim: Claim) -> frozenset[str]:
         "decline_quote": status == "excluded",
         "appeal": status == "excluded" and claim.appealed_at is None,
         "take_replacement": status in IN_WORKSHOP and claim.replacement_offered_at is not None,
-        "confirm_receipt": status == "shipped_back",
+        "confirm_receipt": status in SENT_TO_CUSTOMER,
     }
     return frozenset(name for name, is_open in open_.items() if is_open)
 
@@ -47,7 +48,9 @@ def customer_steps(case, claim: Claim) -> frozenset[str]:
 @register.simple_tag
 def claim_panel(case, user) -> ClaimPanel | None:
     claim = (
-        Claim.objects.select_related("order_line", "unit", "centre", "handed_over_to").filter(case_id=case.pk).first()
+        Claim.objects.select_related("order_line", "unit", "centre", "handed_over_to", "accessory")
+        .filter(case_id=case.pk)
+        .first()
     )
     if claim is None:
         return None
@@ -69,6 +72,8 @@ def claim_panel(case, user) -> ClaimPanel | None:
         panel.ship_by = case.deadline_at
     elif case.deadline_action == QUOTE_LAPSED:
         panel.answer_by = case.deadline_at
+    elif case.deadline_action == ACCESSORY_UNPAID:
+        panel.pay_by = case.deadline_at
     if user.is_authenticated and user.pk == case.customer_id:
         panel.steps = customer_steps(case, claim)
     return panel
