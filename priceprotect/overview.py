@@ -7,6 +7,7 @@ Reads only; every figure and refusal is the policy's. Views and serializers rend
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from django.db.models import QuerySet
 from django.utils import formats, timezone
@@ -31,6 +32,7 @@ class LineRow:
     line: OrderLine
     verdict: policy.LineVerdict
     window_days: int  # the category's knob: 0 closes at the end of the sign-for day (R-PP-2)
+    yields: Decimal  # what a claim made now would pay for this line: nothing while the order is refused
     promotion: PriceChange | None = None  # the lowest non-regular price in effect below what was paid
     claimed: ClaimLine | None = None  # this line's part of the order's claim, once claimed
 
@@ -44,15 +46,24 @@ class OrderOverview:
     order: Order
     verdict: policy.Verdict
     lines: list[LineRow]
-    destination: str = ""  # where a credited claim would go now (the shop's knob, R-PP-3)
+    destination: str = ""  # where a credited claim would go now (the shop's knob, R-PP-3); "" if repriced
     claim: Claim | None = None
     paid_as: str = ""  # the claim's, in a sentence
     revocations: list[Revocation] = field(default_factory=list)
 
     @property
+    def amount(self) -> Decimal:
+        """What a claim made now would pay in all."""
+        return self.verdict.amount if self.claimable else policy.ZERO
+
+    @property
     def claimable(self) -> bool:
         """A claim made now would pay something (the policy refuses nothing at the order level)."""
         return self.verdict.refusal is None
+
+    @property
+    def destination_label(self) -> str:
+        return str(Destination(self.destination).label) if self.destination else ""
 
     def can_claim(self, user) -> bool:
         """Only the order's customer claims, with one click (the sweep claims for them otherwise)."""
@@ -89,13 +100,14 @@ def order_overview(order: Order, now: datetime | None = None) -> OrderOverview:
                 line=line,
                 verdict=line_verdict,
                 window_days=line.product.category.price_protection_days,
+                yields=line_verdict.amount if verdict.refusal is None else policy.ZERO,
                 promotion=None if line.is_gift else _promotion(line, line_verdict.paid_unit, now),
                 claimed=claimed.get(line.pk),
             )
         )
     destination = ""
     if verdict.mode == Mode.CREDIT:
-        destination = str(Destination(PriceProtectionSettings.current().destination).label)
+        destination = PriceProtectionSettings.current().destination
     return OrderOverview(
         order=order,
         verdict=verdict,
