@@ -58,7 +58,7 @@ class OrderOverview:
 
     @property
     def claimable(self) -> bool:
-        """A claim made now would pay something (the policy refuses nothing at the order level)."""
+        """A claim made now would be accepted: the policy refuses neither the order nor every line."""
         return self.verdict.refusal is None
 
     @property
