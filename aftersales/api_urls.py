@@ -10,4 +10,5 @@ urlpatterns = [
     # Feature apps
     path("", include("returns.api_urls")),
     path("", include("warranty.api_urls")),
+    path("", include("priceprotect.api_urls")),
 ]

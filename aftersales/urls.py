@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("aftersales.portal_urls")),
     path("", include("returns.urls")),
     path("", include("warranty.urls")),
+    path("", include("priceprotect.urls")),
 ]
 
 if settings.DEBUG:

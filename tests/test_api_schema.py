@@ -20,7 +20,11 @@ def test_schema_validates_without_warnings_and_covers_every_area(tmp_path):
         "/api/v1/warranty/claims/",
         "/api/v1/warranty/claims/{number}/diagnose/",
         "/api/v1/storefront/units/",
+        "/api/v1/orders/{number}/price-protection/",
+        "/api/v1/price-protection/claims/",
+        "/api/v1/price-protection/claims/{number}/approve/",
+        "/api/v1/price-protection/exposure/",
     ):
         assert expected in paths, expected
     tags = {tag for ops in paths.values() for op in ops.values() for tag in op.get("tags", [])}
-    assert {"cases", "orders", "storefront", "warranty"} <= tags
+    assert {"cases", "orders", "storefront", "warranty", "price-protection"} <= tags
