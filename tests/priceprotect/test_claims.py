@@ -338,3 +338,21 @@ def test_R_PP_5_two_simultaneous_claims_on_one_order_make_one_claim():
         assert Claim.objects.filter(order=order).count() == 1
         assert Refund.objects.filter(order=order).count() == 1
     connection.close()
+
+
+def test_a_price_recorded_ahead_of_time_is_swept_once_it_takes_effect(customer):
+    from aftersales.orders.services.catalog import record_price_change
+    from priceprotect.models import PriceDropOffer
+
+    order = in_transit_order(customer)
+    product = product_of(order)
+    entry, _created = record_price_change(
+        product=product,
+        price=Decimal("1899.00"),
+        kind=PriceKind.REGULAR,
+        effective_at=timezone.now() + timedelta(hours=1),
+    )
+    assert services.sweep_prices_taking_effect(since=timezone.now() - timedelta(minutes=20)) == 0  # not yet
+    later = timezone.now() + timedelta(hours=1, minutes=5)
+    assert services.sweep_prices_taking_effect(since=later - timedelta(minutes=20), now=later) == 1
+    assert PriceDropOffer.objects.get(price_change=entry).order == order
