@@ -659,12 +659,6 @@ class Command(BaseCommand):
     def _cases(self):
         agent = self.staff[roles.AGENT]
         mine = self.demo_orders
-        self._case(
-            CaseKind.PRICE_PROTECTION,
-            mine["tv"],
-            "降价了，申请价保 · The price dropped after I bought it",
-            [],
-        )
         self._case(CaseKind.TICKET, mine["tv"], "如何开启杜比视界？· How do I turn on Dolby Vision?", [])
         self._case(
             CaseKind.TICKET,
@@ -691,13 +685,6 @@ class Command(BaseCommand):
             return signed.pop() if signed else None
 
         plans = [
-            (CaseKind.PRICE_PROTECTION, ("phones",), "买贵了 · Paid more than today's price", [("approve", agent)]),
-            (
-                CaseKind.PRICE_PROTECTION,
-                ("phones", "tvs"),
-                "秒杀价差价 · Flash-sale price difference",
-                [("reject", agent)],
-            ),
             (CaseKind.TICKET, ("laptops",), "驱动下载 · Where can I download drivers?", [("ask_customer", agent)]),
             (CaseKind.TICKET, ("software",), "激活码无效 · Activation key not accepted", [("accept", agent)]),
         ]
@@ -706,8 +693,8 @@ class Command(BaseCommand):
             if order is not None:
                 self._case(kind, order, subject, steps, feedback=rest[0] if rest else None)
 
-        # Returns, exchanges, reissues, refund only, warranty claims: the feature apps seed their
-        # own, through their services (aftersales.common.demo).
+        # Returns, exchanges, reissues, refund only, warranty and price-protection claims: the
+        # feature apps seed their own, through their services (aftersales.common.demo).
         context = demo.DemoContext(
             now=self.now,
             rng=self.rng,
