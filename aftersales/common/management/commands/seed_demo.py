@@ -187,6 +187,8 @@ PRODUCTS = [
     ("MS-XBOX-GPU-3M", "Xbox Game Pass Ultimate 3个月", "Microsoft", "software", "269", ""),
 ]
 
+CATALOG_PRICES = {sku: Decimal(price).quantize(CENT) for sku, _name, _brand, _category, price, _flags in PRODUCTS}
+
 # Regular price cuts: sku → (earlier regular price, days ago the current price started).
 PRICE_CUTS = {
     "SONY-XR65X90L": ("7999", 4),
@@ -354,13 +356,15 @@ class Command(BaseCommand):
         for name, months in BRANDS:
             Brand.objects.update_or_create(name=name, defaults={"warranty_months": months})
         created = set()
-        for sku, name, brand, category, price, flags in PRODUCTS:
+        # --force keeps the prices a product has now: the feature demos' price cuts are its history.
+        current = dict(Product.objects.values_list("sku", "price"))
+        for sku, name, brand, category, _price, flags in PRODUCTS:
             result = order_services.upsert_product(
                 sku=sku,
                 name=name,
                 brand=brand,
                 category=category,
-                price=money(price),
+                price=current.get(sku, CATALOG_PRICES[sku]),
                 is_electronics="E" in flags,
                 has_serial_number="N" in flags,
                 is_sealed="S" in flags,
@@ -479,7 +483,7 @@ class Command(BaseCommand):
                 picks = rng.sample(main_skus, rng.choices([1, 2, 3], weights=[60, 30, 10])[0])
                 lines = []
                 for sku in picks:
-                    quantity = rng.randint(1, 3) if self.products[sku].price < 300 else 1
+                    quantity = rng.randint(1, 3) if CATALOG_PRICES[sku] < 300 else 1
                     gifts = []
                     if self.products[sku].category.slug in ("phones", "laptops", "tvs") and rng.random() < 0.4:
                         gifts = [(rng.choice(GIFTABLE), 1)]
@@ -549,7 +553,7 @@ class Command(BaseCommand):
             body_lines.append({"line_no": main_no, "sku": sku, "quantity": quantity, "unit_price": unit})
             for gift_sku, gift_qty in gifts:
                 line_no += 1
-                price = self.products[gift_sku].price
+                price = CATALOG_PRICES[gift_sku]
                 body_lines.append(
                     {
                         "line_no": line_no,
@@ -631,13 +635,13 @@ class Command(BaseCommand):
         return result.order
 
     def _price_at(self, sku, when) -> Decimal:
-        """The regular price on the day the order was placed."""
-        product = self.products[sku]
+        """The regular price on the day the order was placed (the catalogue's, so an order pushed again by
+        --force is the same order whatever prices the feature demos cut since)."""
         if sku in PRICE_CUTS:
             old, days = PRICE_CUTS[sku]
             if when < self.days_ago(days):
                 return money(old)
-        return product.price
+        return CATALOG_PRICES[sku]
 
     def _tracking(self, carrier: int) -> str:
         """Tracking numbers shaped like each carrier's (SF…, JDV…, 7…, YT…)."""
@@ -655,12 +659,6 @@ class Command(BaseCommand):
     def _cases(self):
         agent = self.staff[roles.AGENT]
         mine = self.demo_orders
-        self._case(
-            CaseKind.PRICE_PROTECTION,
-            mine["tv"],
-            "降价了，申请价保 · The price dropped after I bought it",
-            [],
-        )
         self._case(CaseKind.TICKET, mine["tv"], "如何开启杜比视界？· How do I turn on Dolby Vision?", [])
         self._case(
             CaseKind.TICKET,
@@ -687,13 +685,6 @@ class Command(BaseCommand):
             return signed.pop() if signed else None
 
         plans = [
-            (CaseKind.PRICE_PROTECTION, ("phones",), "买贵了 · Paid more than today's price", [("approve", agent)]),
-            (
-                CaseKind.PRICE_PROTECTION,
-                ("phones", "tvs"),
-                "秒杀价差价 · Flash-sale price difference",
-                [("reject", agent)],
-            ),
             (CaseKind.TICKET, ("laptops",), "驱动下载 · Where can I download drivers?", [("ask_customer", agent)]),
             (CaseKind.TICKET, ("software",), "激活码无效 · Activation key not accepted", [("accept", agent)]),
         ]
@@ -702,8 +693,8 @@ class Command(BaseCommand):
             if order is not None:
                 self._case(kind, order, subject, steps, feedback=rest[0] if rest else None)
 
-        # Returns, exchanges, reissues, refund only, warranty claims: the feature apps seed their
-        # own, through their services (aftersales.common.demo).
+        # Returns, exchanges, reissues, refund only, warranty and price-protection claims: the
+        # feature apps seed their own, through their services (aftersales.common.demo).
         context = demo.DemoContext(
             now=self.now,
             rng=self.rng,
