@@ -1,11 +1,12 @@
 """The price-protection demo (DOMAIN §4), made through the services so every claim obeys the rules and
 carries its lines, refund and coupon: a few recent regular price cuts (and a flash sale and a flagged
 pricing error, which never count, R-PP-4), other customers' claims at every stage, and an order of the
-demo customer that can claim right now in the portal.
+demo customer that can claim right now in the portal, told of the cut by the price-drop sweep.
 
 The claims' orders are pushed here through the storefront ingest, paid six days ago and signed for two
 days ago, so whatever the hour the seed runs they sit well inside their 7- and 15-day windows (R-PP-2
-counts local days of the shop's time zone), and the cuts fall between payment and sign-for."""
+counts local days of the shop's time zone), and the cuts fall between payment and sign-for; one more,
+cash on delivery and still in the warehouse, was placed the day before its cut and is repriced."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -47,6 +48,7 @@ CLAIMS = [
     ("liu.yang@example.cn", "OPPO-FX8-512", "revoked"),  # the phone came back (R-PP-6)
     ("chen.jing@example.cn", "XM-TVSPRO85", "submitted"),  # a 55% cut: an agent decides (R-PP-7)
     ("grace.liu@example.com", "HW-VISION-SE3-55", "rejected"),
+    ("wang.fang@example.cn", "XM-15-256", "repriced"),  # COD, not shipped: the order costs less (R-PP-3)
 ]
 # What a returned phone is declared to be (R-RET-6): untouched.
 UNTOUCHED = {
@@ -67,14 +69,28 @@ def seed(ctx) -> None:
     now, mine = ctx.now, ctx.demo_orders
     storefront = mine["tv"].storefront
 
-    def order_for(number: int, email: str, sku: str):
-        """A prepaid order of one unit at the price before the cuts, paid six days ago, signed for two
-        days ago."""
+    def order_for(number: int, email: str, sku: str, cod: bool):
+        """An order of one unit at the price before the cuts: prepaid six days ago and signed for two days
+        ago, or (`cod`) cash on delivery, placed 20 hours ago and still in the warehouse."""
         customer = User.objects.filter(email__iexact=email).first()
         product = Product.objects.filter(sku=sku).first()
         if customer is None or product is None:
             return ctx.warn(f"seed_demo: no customer {email} or product {sku} for a price-protection demo order")
-        placed, signed = now - timedelta(days=6), now - timedelta(days=2)
+        if cod:  # nothing paid yet, no parcel yet
+            placed, timeline, parcels = now - timedelta(hours=20), {}, []
+        else:
+            placed, signed = now - timedelta(days=6), now - timedelta(days=2)
+            shipped = placed + timedelta(days=1)
+            timeline = {"paid_at": placed + timedelta(minutes=8), "left_warehouse_at": shipped, "signed_for_at": signed}
+            tracking = f"SF{1408830000000 + number:013d}"
+            parcels = [
+                {
+                    "carrier": "SF Express 顺丰",
+                    "tracking_number": tracking,
+                    "shipped_at": shipped,
+                    "signed_for_at": signed,
+                }
+            ]
         price = product.price
         return order_services.upsert_order(
             storefront=storefront,
@@ -85,30 +101,21 @@ def seed(ctx) -> None:
                 "phone": customer.phone,
                 "region": customer.region,
             },
-            payment_mode=PaymentMode.PREPAID,
+            payment_mode=PaymentMode.COD if cod else PaymentMode.PREPAID,
             placed_at=placed,
-            paid_at=placed + timedelta(minutes=8),
-            left_warehouse_at=placed + timedelta(days=1),
-            signed_for_at=signed,
+            **timeline,
             shipping_address=f"{customer.region} {customer.full_name} {customer.phone}",
             goods_total=price,
             paid_total=price,
             lines=[{"line_no": 1, "sku": sku, "quantity": 1, "unit_price": price, "paid_amount": price}],
-            parcels=[
-                {
-                    "carrier": "SF Express 顺丰",
-                    "tracking_number": f"SF{1408830000000 + number:013d}",
-                    "shipped_at": placed + timedelta(days=1),
-                    "signed_for_at": signed,
-                }
-            ],
+            parcels=parcels,
         ).order
 
     # The orders first, at the prices before the cuts.
     orders = []
     for number, (email, sku, stage) in enumerate(CLAIMS, start=1):
         try:
-            order = order_for(number, email, sku)
+            order = order_for(number, email, sku, cod=stage == "repriced")
         except DomainError as error:
             order = ctx.warn(f"seed_demo: price-protection demo order {sku} refused: {error.message}")
         if order is not None:
@@ -121,19 +128,18 @@ def seed(ctx) -> None:
             return ctx.warn(f"seed_demo: no product {sku} for a price-protection demo price")
         starts = now - timedelta(hours=hours_ago)
         try:
-            order_services.record_price_change(
+            return order_services.record_price_change(
                 product=product,
                 price=Decimal(amount),
                 kind=kind,
                 effective_at=starts,
                 ends_at=starts + timedelta(hours=hours_long) if hours_long else None,
                 note=note,
-            )
+            )[0]
         except DomainError as error:
-            ctx.warn(f"seed_demo: demo price {sku} {amount} refused: {error.message}")
+            return ctx.warn(f"seed_demo: demo price {sku} {amount} refused: {error.message}")
 
-    for sku, amount, hours_ago, note in CUTS:
-        price(sku, amount, PriceKind.REGULAR, hours_ago, note)
+    cuts = [price(sku, amount, PriceKind.REGULAR, hours_ago, note) for sku, amount, hours_ago, note in CUTS]
     for sku, kind, amount, hours_ago, hours_long, note in PROMOTIONS:
         price(sku, amount, kind, hours_ago, note, hours_long)
 
@@ -185,6 +191,7 @@ def seed(ctx) -> None:
         "submitted": ([], []),
         "rejected": ([reject], []),
         "revoked": ([], [comes_back]),
+        "repriced": ([], []),
     }
 
     def claim(order, earlier=(), today=()):
@@ -192,7 +199,8 @@ def seed(ctx) -> None:
             case = services.file_claim(order=order, actor=order.customer, now=now)
             for step in earlier:
                 case = step(case)
-            ctx.backdate(case, order)  # after sign-for, so after the cuts
+            if order.signed_for_at:  # after sign-for, so after the cuts; the COD order's claim is today's
+                ctx.backdate(case, order)
             for step in today:
                 case = step(case)
         except DomainError as error:
@@ -206,3 +214,9 @@ def seed(ctx) -> None:
         claim(order, *steps[stage])
     for sku, amount, hours_ago, note in CORRECTIONS:
         price(sku, amount, PriceKind.REGULAR, hours_ago, note)
+    # The sweep tells the customers whose orders a cut still reaches, the demo customer among them (in
+    # the seed, so their notifications are tidied with the rest; the sweeps queued for after commit
+    # find everyone told already).
+    for entry in cuts:
+        if entry is not None:
+            services.sweep_price_drop(entry_id=entry.pk, now=now)

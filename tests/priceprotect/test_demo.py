@@ -9,11 +9,11 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from aftersales.cases.models import Case
+from aftersales.cases.models import Case, Notification
 from aftersales.finance.models import Coupon
 from aftersales.orders.models import Order, PriceChange, PriceKind, Product
 from priceprotect import selectors
-from priceprotect.models import Claim
+from priceprotect.models import Claim, PriceDropOffer
 
 pytestmark = pytest.mark.django_db
 
@@ -40,6 +40,11 @@ def test_seeded_claims_are_whole_and_at_every_stage():
     assert revocation.cause == "return" and revocation.return_case.kind == "return"
     assert revocation.by_cancelling_coupon == revoked.amount == revoked.revoked_amount
     assert Coupon.objects.get(pk=revoked.coupon_id).state == Coupon.State.CANCELLED
+    repriced = claims.get(mode="reprice")  # R-PP-3: cash on delivery, still in the warehouse
+    assert repriced.case.status == "compensated" and repriced.refund is None and repriced.destination == ""
+    order = repriced.order
+    assert (order.payment_mode, order.left_warehouse_at, order.discount_total) == ("cod", None, repriced.amount)
+    assert order.paid_total == order.goods_total - repriced.amount
 
 
 def test_the_cuts_are_in_the_history_with_a_flash_sale_and_a_pricing_error():
@@ -85,12 +90,19 @@ def test_the_demo_customer_has_a_compensated_claim_and_an_order_to_claim_now():
     assert verdict.amount == Decimal("200.00") and verdict.mode == "credit"  # COD that left: credited (R-PP-3)
     assert order.payment_mode == "cod" and order.signed_for_at is None
     assert [line.refusal.rule for line in verdict.lines if line.refusal] == ["R-PP-4"]  # its gift
+    # The price-drop sweep told them, with the one-click claim link.
+    offer = PriceDropOffer.objects.get(order=order)
+    assert offer.amount == Decimal("200.00") and offer.price_change.product.sku == "XM-15-256"
+    told = Notification.objects.get(user__email=DEMO_CUSTOMER, title__contains=order.number)
+    assert f"/price-protection/{order.number}/" in told.body
 
 
 def test_seeding_again_adds_nothing():
     call_command("seed_demo", stdout=None)
-    counts = (Claim.objects.count(), PriceChange.objects.count(), Order.objects.count(), Coupon.objects.count())
+
+    def counts():
+        return [m.objects.count() for m in (Claim, PriceChange, Order, Coupon, PriceDropOffer, Notification)]
+
+    before = counts()
     call_command("seed_demo", "--force", stdout=None)
-    assert (Claim.objects.count(), PriceChange.objects.count(), Order.objects.count(), Coupon.objects.count()) == (
-        counts
-    )
+    assert counts() == before
