@@ -46,6 +46,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/deadline_sweep.py
 	$(PY) bench/refunds.py
+	$(PY) bench/price_drop.py
 
 clean:
 	rm -rf var $(VENV)
