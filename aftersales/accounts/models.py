@@ -31,6 +31,14 @@ class UserManager(BaseUserManager):
         return self.get(email__iexact=email)
 
 
+class Tier(models.TextChoices):
+    """The customer's membership tier: SLA policies can promise faster answers to higher tiers."""
+
+    STANDARD = "standard", _("Standard")
+    PLUS = "plus", _("Plus member")
+    VIP = "vip", _("VIP")
+
+
 class User(AbstractUser):
     username = None
     first_name = None
@@ -41,6 +49,7 @@ class User(AbstractUser):
     # Province / city code or name; warranty routing to service centres reads it later.
     region = models.CharField(_("region"), max_length=64, blank=True)
     preferred_language = models.CharField(_("preferred language"), max_length=10, blank=True)
+    tier = models.CharField(_("customer tier"), max_length=16, choices=Tier.choices, default=Tier.STANDARD)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []

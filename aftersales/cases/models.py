@@ -223,11 +223,23 @@ class Notification(models.Model):
         return self.title
 
 
+class FeedbackReason(models.TextChoices):
+    """R-FB-1: what mattered most to the customer's rating (the insight page ranks the lowest)."""
+
+    SPEED = "speed", _("How fast it went")
+    OUTCOME = "outcome", _("Whether my problem was solved")
+    STAFF = "staff", _("How staff treated me")
+    POLICY = "policy", _("The rules or the decision")
+    PRODUCT = "product", _("The product itself")
+    OTHER = "other", _("Something else")
+
+
 class Feedback(models.Model):
-    """R-FB-1: one rating (1–5) and comment per closed case, by its customer."""
+    """R-FB-1: one rating (1–5), reason and comment per closed case, by its customer."""
 
     case = models.OneToOneField(Case, models.CASCADE, related_name="feedback", verbose_name=_("case"))
     rating = models.PositiveSmallIntegerField(_("rating"))
+    reason = models.CharField(_("what mattered most"), max_length=16, choices=FeedbackReason.choices, blank=True)
     comment = models.TextField(_("comment"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
@@ -237,9 +249,50 @@ class Feedback(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(rating__gte=1) & Q(rating__lte=5), name="cases_feedback_rating_1_to_5")
         ]
+        indexes = [models.Index(fields=["created_at"], name="cases_feedback_recent")]
 
     def __str__(self):
         return f"{self.case.number}: {self.rating}/5"
+
+
+class FollowUp(models.Model):
+    """R-FB-1: after-care on a case: a task for a supervisor (a low rating on a case that cannot
+    reopen) or a follow-up call an agent logs (回访). Done when its outcome is written."""
+
+    class Kind(models.TextChoices):
+        TASK = "task", _("Supervisor follow-up")
+        CALL = "call", _("Follow-up call")
+
+    case = models.ForeignKey(Case, models.CASCADE, related_name="follow_ups", verbose_name=_("case"))
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    feedback = models.ForeignKey(
+        Feedback, models.SET_NULL, null=True, blank=True, related_name="follow_ups", verbose_name=_("rating")
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("assignee")
+    )
+    reason = models.TextField(_("why"), blank=True)
+    created_at = models.DateTimeField(_("created"))
+    due_at = models.DateTimeField(_("due"), null=True, blank=True)
+    done_at = models.DateTimeField(_("done"), null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("done by")
+    )
+    outcome = models.TextField(_("outcome"), blank=True)
+
+    class Meta:
+        verbose_name = _("follow-up")
+        verbose_name_plural = _("follow-ups")
+        ordering = ["done_at", "due_at", "created_at"]
+        indexes = [models.Index(fields=["done_at", "due_at"], name="cases_followup_open")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(done_at__isnull=True) | ~Q(outcome=""), name="cases_followup_done_has_outcome"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.case.number}: {self.get_kind_display()}"
 
 
 class BusinessDay(models.Model):
