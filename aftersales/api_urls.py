@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("returns.api_urls")),
     path("", include("warranty.api_urls")),
     path("", include("priceprotect.api_urls")),
+    path("", include("techsupport.api_urls")),
 ]

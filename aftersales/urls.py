@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("returns.urls")),
     path("", include("warranty.urls")),
     path("", include("priceprotect.urls")),
+    path("", include("techsupport.urls")),
 ]
 
 if settings.DEBUG:

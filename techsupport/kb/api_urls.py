@@ -1,0 +1,3 @@
+"""API of the knowledge base and downloads (R-SUP-5)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Portal pages of the knowledge base and downloads (R-SUP-5)."""
+
+urlpatterns: list = []

@@ -1,0 +1,7 @@
+"""Portal pages of technical support: tickets, and the knowledge base (`techsupport.kb`)."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("techsupport.kb.urls")),
+]
