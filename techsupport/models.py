@@ -215,6 +215,7 @@ class Ticket(models.Model):
     first_response_due_at = models.DateTimeField(_("first response due"), null=True, blank=True)
     first_responded_at = models.DateTimeField(_("first response"), null=True, blank=True)
     next_response_due_at = models.DateTimeField(_("next response due"), null=True, blank=True)
+    awaiting_reply_since = models.DateTimeField(_("customer waiting for our answer since"), null=True, blank=True)
     response_cycle = models.PositiveIntegerField(default=0, editable=False)  # customer replies awaiting an answer
     resolution_due_at = models.DateTimeField(_("resolution due"), null=True, blank=True)
     resolution_used = models.DurationField(default=timedelta(0), editable=False)
@@ -228,6 +229,10 @@ class Ticket(models.Model):
     waiting_since = models.DateTimeField(_("waiting on the customer since"), null=True, blank=True)
     reminded_at = models.DateTimeField(_("reminded"), null=True, blank=True)
     escalated_at = models.DateTimeField(_("escalated"), null=True, blank=True)
+    # Repair, exchange or return cases a technician opened from this ticket (R-SUP-2).
+    linked_cases = models.ManyToManyField(
+        "cases.Case", blank=True, related_name="opened_from_tickets", verbose_name=_("cases opened from it")
+    )
 
     class Meta:
         verbose_name = _("ticket")

@@ -192,7 +192,7 @@ def invite_feedback(*, case: Case) -> None:
 
 
 @transaction.atomic
-def add_note(*, case: Case, actor, note: str, public: bool) -> CaseEvent:
+def add_note(*, case: Case, actor, note: str, public: bool, data: dict | None = None) -> CaseEvent:
     """A remark on the timeline: public (the customer sees it) or internal (staff only). No actor
     means the system wrote it (another app's service, on the shop's behalf)."""
     if actor is None:
@@ -202,7 +202,7 @@ def add_note(*, case: Case, actor, note: str, public: bool) -> CaseEvent:
     elif not actor.has_perm("cases.add_caseevent"):
         raise NotAllowed()
     return CaseEvent.objects.create(
-        case=case, at=timezone.now(), type=CaseEvent.Type.NOTE, actor=actor, note=note, public=public
+        case=case, at=timezone.now(), type=CaseEvent.Type.NOTE, actor=actor, note=note, public=public, data=data or {}
     )
 
 

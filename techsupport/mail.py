@@ -1,0 +1,5 @@
+"""E-mail for tickets: outgoing replies that thread, and the IMAP intake (built next)."""
+
+
+def thread_reply_on_commit(event) -> None:
+    """Placeholder until the intake lands: the reply's portal notification is e-mailed as usual."""

@@ -1,0 +1,1 @@
+"""Writes of technical support: `tickets` (every step of a ticket) and `clock` (its SLA clock)."""
