@@ -87,13 +87,14 @@ def open_ticket(
     photos=(),
     now: datetime | None = None,
 ) -> Case:
-    """R-SUP-1: a customer opens a ticket in the portal (actor None or the customer), or an agent
-    logs a phone, e-mail or chat contact for them. Refusals are field errors."""
+    """R-SUP-1: a customer opens a ticket in the portal (actor: the customer), an agent logs a phone,
+    e-mail or chat contact for them (actor: the agent), or the mailbox intake opens one for a new
+    e-mail thread (actor None, channel e-mail). Refusals are field errors."""
     now = now or timezone.now()
-    actor = actor or customer
-    by_staff = actor.pk != customer.pk
-    if by_staff and not _is_worker(actor):
+    by_staff = actor is None or actor.pk != customer.pk  # the intake may choose the channel too
+    if actor is not None and by_staff and not _is_worker(actor):
         raise NotAllowed()
+    actor = actor or customer
     errors = {}
     try:
         subject = _text(subject, "subject", SUBJECT_MAX, _("Say in a few words what it is about."))
@@ -204,15 +205,17 @@ def reply(
 
 
 def _tell_customer_of_reply(case: Case, event: CaseEvent) -> None:
+    """The portal notification, and an e-mail that threads with the customer's mail client (the
+    notification is then marked e-mailed, so it is not sent twice)."""
     from .. import mail
 
-    notify(
+    notification = notify(
         user=case.customer,
         case=case,
         title=lambda: _("Re: %(subject)s [%(number)s]") % {"subject": case.subject, "number": case.number},
         body=lambda: event.note,
     )
-    mail.thread_reply_on_commit(event)
+    mail.thread_reply_on_commit(event, notification)
 
 
 @transaction.atomic
