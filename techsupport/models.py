@@ -76,7 +76,7 @@ class SupportSettings(models.Model):
         help_text=_("R-SUP-3: used when no SLA policy matches a ticket."),
     )
     resolution_minutes = models.PositiveIntegerField(
-        _("default resolution (business minutes)"), default=3 * 510, help_text=_("Used when no SLA policy matches.")
+        _("default resolution (business minutes)"), default=24 * 60, help_text=_("Used when no SLA policy matches.")
     )
     warning_percent = models.PositiveSmallIntegerField(
         _("warn when this share of a target is used (%)"),

@@ -41,6 +41,12 @@ def _remind(case_ids, now):
     tickets.remind_waiting(case_ids=case_ids, now=now)
 
 
+def _auto_close(case_ids, now):
+    from .services import tickets
+
+    tickets.auto_close(case_ids=case_ids, now=now)
+
+
 def _low_rating(*, case, feedback):
     from .services import tickets
 
@@ -82,11 +88,7 @@ def workflows() -> list[Workflow]:
             deadline_actions={
                 "sla": DeadlineAction("sla", handler=_sla_due),
                 "remind": DeadlineAction("remind", handler=_remind),
-                "auto_close": DeadlineAction(
-                    "auto_close",
-                    transition="auto_close",
-                    note=_("Closed automatically: we had no reply for a while (R-SUP-6). Reply to reopen it."),
-                ),
+                "auto_close": DeadlineAction("auto_close", handler=_auto_close),
             },
             feedback_on=frozenset({CLOSED}),
             staff_steps_url=_staff_steps_url,

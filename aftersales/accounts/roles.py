@@ -32,6 +32,14 @@ _CASE_WORK = [
     "priceprotect.view_claimline",
     "priceprotect.view_revocation",
     "priceprotect.review_claim",
+    "techsupport.view_ticket",
+    "techsupport.work_ticket",
+    "techsupport.escalate_ticket",
+    "techsupport.view_team",
+    "techsupport.view_slapolicy",
+    "techsupport.view_slaalert",
+    "techsupport.view_cannedreply",
+    "techsupport.view_mailmessage",
 ]
 _ORDER_READ = [
     "orders.view_order",
@@ -102,6 +110,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "priceprotect.view_pricedropoffer",
         "priceprotect.view_priceprotectionsettings",
         "priceprotect.change_priceprotectionsettings",
+        "techsupport.add_team",
+        "techsupport.change_team",
+        "techsupport.add_slapolicy",
+        "techsupport.change_slapolicy",
+        "techsupport.add_cannedreply",
+        "techsupport.change_cannedreply",
+        "techsupport.view_supportsettings",
+        "techsupport.change_supportsettings",
     ],
 }
 

@@ -62,6 +62,9 @@ class Workflow:
         for a in self.deadline_actions.values():
             assert bool(a.transition) != bool(a.handler), f"{self.kind}.{a.name}: transition xor handler"
             assert not a.transition or a.transition in self.transitions, f"{self.kind}.{a.name}"
+            # The sweeper moves transition actions in bulk, without the invitation to rate: a
+            # deadline that closes a case for feedback is a handler calling the kind's service.
+            assert not a.transition or self.transitions[a.transition].target not in self.feedback_on, a.name
         for name in self.own_customer_steps:
             assert self.transitions.get(name) and self.transitions[name].allowed == "customer", f"{self.kind}.{name}"
 

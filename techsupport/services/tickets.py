@@ -19,12 +19,13 @@ from aftersales.cases.notifications import notify
 from aftersales.common.errors import InvalidTransition, NotAllowed, PolicyRefused, TransitionConflict, ValidationFailed
 from aftersales.common.locks import lock_one
 
-from ..models import Category, Channel, Priority, Team, Ticket
+from ..models import Category, Channel, Priority, SupportSettings, Team, Ticket
 from ..workflow import CLOSED, NEW, OPEN, RESOLVED, WAITING, WORK
 from . import clock
 
 SUBJECT_MAX, BODY_MAX = 200, 10_000
 ESCALATE = "techsupport.escalate_ticket"
+REPAIR = "warranty.repair_claim"  # technicians open repairs from tickets
 FIRST_LINE, TECHNICAL = "first-line", "technical"
 
 
@@ -473,6 +474,26 @@ def remind_waiting(*, case_ids: list[int], now: datetime) -> None:
         )
 
 
+def auto_close(*, case_ids: list[int], now: datetime) -> None:
+    """R-SUP-6: the sweeper's `auto_close` action: a ticket still waiting on its customer after the
+    reminder, or resolved and not reopened, closes; the customer is asked to rate it (R-FB-1)."""
+    for case in Case.objects.filter(id__in=case_ids, status__in=(WAITING, RESOLVED)).order_by("id"):
+        ticket = Ticket.objects.select_related("team").get(pk=case.pk)
+        waited = case.status == WAITING
+        case = case_services.transition(
+            case=case,
+            name="auto_close",
+            note=_("Closed automatically: we had no reply for %(days)d days (R-SUP-6).")
+            % {"days": SupportSettings.current().close_after_days}
+            if waited
+            else _("Closed automatically: resolved, and not reopened."),
+        )
+        clock.pause(ticket, now)
+        ticket.resolved_at = ticket.resolved_at or now
+        ticket.waiting_since = ticket.reminded_at = None
+        clock.refresh(case, ticket, now)
+
+
 @transaction.atomic
 def open_repair(
     *, case: Case, actor, line, fault: str, description: str, remedy: str, documents=(), mode: str = ""
@@ -481,7 +502,7 @@ def open_repair(
     warranty app (its rules apply: coverage, documents, R-WAR-9). Both timelines link each other."""
     from warranty.services import claims as warranty_claims
 
-    if not _is_worker(actor) or not actor.has_perm(ESCALATE):
+    if not _is_worker(actor) or not actor.has_perm(REPAIR):
         raise NotAllowed()
     case, ticket = _locked(case)
     if case.status == CLOSED:
