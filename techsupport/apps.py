@@ -7,3 +7,11 @@ class TechSupportConfig(workflow.FeatureAppConfig):
     name = "techsupport"
     label = "techsupport"
     verbose_name = _("Technical support")
+
+    def ready(self):
+        super().ready()
+        from aftersales.common import demo
+
+        from .demo import seed
+
+        demo.register(seed)
