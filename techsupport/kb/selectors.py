@@ -49,6 +49,20 @@ _STOP_TEXT = (
 _STOP_WORDS = frozenset(_STOP_TEXT.split())
 
 
+_SUFFIXES = ("ing", "ed", "es", "s")
+STEM_MIN = 4
+
+
+def stem(word: str) -> str:
+    """A light English stem: words match as prefixes (PostgreSQL) or substrings, so "flickers",
+    "charging" and "updated" should find "flicker", "charger" and "update"."""
+    if word.isascii() and not word.endswith("ss"):
+        for suffix in _SUFFIXES:
+            if word.endswith(suffix) and len(word) - len(suffix) >= STEM_MIN:
+                return word[: -len(suffix)]
+    return word
+
+
 def has_cjk(text: str) -> bool:
     return bool(_CJK_RUN.search(text or ""))
 
@@ -69,10 +83,12 @@ class Terms:
 
 
 def parse_terms(text: str, *, loose: bool = False) -> Terms:
-    """The words of `text`, in order, without repeats. `loose` (for suggestions from a question being
-    typed): common question words ("how", "what", 如何, 怎么 …) are dropped, and a CJK run is cut into
-    overlapping pairs ("杜比视界" → 杜比, 比视, 视界), since Chinese words are mostly two characters and a
-    question is worded differently from the article that answers it."""
+    """The words of `text`, in order, without repeats, lightly stemmed (`stem`).
+
+    `loose` (for suggestions from a question being typed): common question words ("how", "what", 如何,
+    怎么 …) are dropped, and a CJK run is cut into overlapping pairs ("杜比视界" → 杜比, 比视, 视界),
+    since Chinese words are mostly two characters and a question is worded differently from the article
+    that answers it."""
     words: list[str] = []
     cjk: list[str] = []
     for match in _WORD.finditer((text or "")[:QUERY_MAX]):
@@ -86,7 +102,7 @@ def parse_terms(text: str, *, loose: bool = False) -> Terms:
                 word = piece.lower()[:TERM_MAX]
                 if loose and (word in _STOP_WORDS or len(word) < 2):
                     continue
-                words.append(word)
+                words.append(stem(word))
     words, cjk = list(dict.fromkeys(words)), list(dict.fromkeys(cjk))
     if loose and not words and not cjk:
         return parse_terms(text)  # a question of stop words only: use them after all

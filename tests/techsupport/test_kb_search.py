@@ -159,3 +159,10 @@ def test_pg_search_uses_the_gin_index():
     assert "techsupport_article_search" in plan, plan
     suggestions = selectors._ranked(selectors.parse_terms("firmware update", loose=True), every_term=False)
     assert "techsupport_article_search" in suggestions.explain()
+
+
+def test_plural_and_verb_endings_still_match():
+    ArticleFactory(title="Charger not working", body="The watch does not update.")
+    assert titles(selectors.search("chargers updated")) == ["Charger not working"]
+    assert titles(selectors.suggest("watches charging")) == ["Charger not working"]
+    assert selectors.parse_terms("address status flickers go").words == ("address", "statu", "flicker", "go")
