@@ -32,6 +32,9 @@ _CASE_WORK = [
     "priceprotect.view_claimline",
     "priceprotect.view_revocation",
     "priceprotect.review_claim",
+    "techsupport.view_article",
+    "techsupport.view_release",
+    "techsupport.view_deflection",
 ]
 _ORDER_READ = [
     "orders.view_order",
@@ -102,6 +105,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "priceprotect.view_pricedropoffer",
         "priceprotect.view_priceprotectionsettings",
         "priceprotect.change_priceprotectionsettings",
+        "techsupport.add_article",
+        "techsupport.change_article",
+        "techsupport.add_release",
+        "techsupport.change_release",
     ],
 }
 
