@@ -7,3 +7,11 @@ class TechSupportConfig(workflow.FeatureAppConfig):
     name = "techsupport"
     label = "techsupport"
     verbose_name = _("Technical support")
+
+    def ready(self):
+        super().ready()
+        from aftersales.common import demo
+
+        from .kb.demo import seed as seed_kb
+
+        demo.register(seed_kb)  # the knowledge base and downloads (R-SUP-5)
