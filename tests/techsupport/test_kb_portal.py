@@ -60,7 +60,8 @@ def test_kinds_filter_and_bad_parameters_are_ignored(client):
     ArticleFactory(title="Pair the watch", kind="guide")
     results = section(client.get(HELP, {"kind": "care"}).text, "results")
     assert "Clean the pot" in results and "Pair the watch" not in results
-    for params in ({"kind": "nope"}, {"product": "abc"}, {"product": "99999999"}, {"q": "x" * 500}):
+    bad = [{"kind": "nope"}, {"product": "abc"}, {"product": "9" * 30}, {"q": "x" * 500}, {"q": "tv\x00"}]
+    for params in bad:
         assert client.get(HELP, params).status_code == 200, params
 
 
