@@ -1,7 +1,9 @@
-"""Dashboard for technical support (the full ticket desk arrives with the dashboard work)."""
+"""Dashboard for technical support (the full ticket desk arrives with the dashboard work). The
+knowledge base and downloads register themselves in `techsupport.kb.admin`."""
 
 from django.contrib import admin
 
+from .kb import admin as kb_admin  # noqa: F401
 from .models import Ticket
 
 

@@ -13,5 +13,7 @@ class TechSupportConfig(workflow.FeatureAppConfig):
         from aftersales.common import demo
 
         from .demo import seed
+        from .kb.demo import seed as seed_kb
 
-        demo.register(seed)
+        demo.register(seed)  # teams, SLA policies, canned replies and tickets
+        demo.register(seed_kb)  # the knowledge base and downloads (R-SUP-5), asked before a ticket

@@ -89,12 +89,12 @@ def seed(ctx: DemoContext) -> None:
     done = tickets.open_ticket(
         customer=me,
         actor=me,
-        subject="如何开启电视的护眼模式？ · How do I turn on the TV's eye-care mode?",
+        subject="电视怎么开启杜比视界？ · How do I turn on Dolby Vision on the TV?",
         body="找不到设置。\nI cannot find the setting.",
         category="usage",
         order=ctx.demo_orders["tv"],
     )
-    tickets.resolve(case=done, actor=agent, note="设置 → 画面 → 护眼模式。\nSettings → Picture → Eye care.")
+    tickets.resolve(case=done, actor=agent, note="设置 → 画面 → 画面模式 → 杜比视界。\nSettings → Picture → Picture mode → Dolby Vision.")
     tickets.close(case=done, actor=agent)
     _shift(done, timedelta(days=2))
 

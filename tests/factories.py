@@ -130,3 +130,45 @@ def add_gift(order: Order, *, main: OrderLine, line_no: int, name: str = "Gift",
     order.discount_total += value
     order.save(update_fields=["goods_total", "discount_total"])
     return gift
+
+
+# --- Knowledge base and downloads (techsupport.kb, R-SUP-5) ----------------------------------------------
+
+
+class ArticleFactory(factory.django.DjangoModelFactory):
+    """A published article; `products=[…]` and `categories=[…]` link it."""
+
+    class Meta:
+        model = "techsupport.Article"
+        skip_postgeneration_save = True
+
+    title = factory.Sequence(lambda n: f"Article {n}")
+    slug = factory.Sequence(lambda n: f"article-{n}")
+    kind = "guide"
+    summary = ""
+    body = ""
+    published = True
+
+    @factory.post_generation
+    def products(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.products.set(extracted)
+
+    @factory.post_generation
+    def categories(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.categories.set(extracted)
+
+
+def release(*, product=None, version="1.0.0", content=b"firmware image", name="firmware.bin", **kwargs):
+    """A release stored, sized and hashed by the service, as staff would upload it."""
+    from django.core.files.base import ContentFile
+
+    from techsupport.kb import services as kb_services
+
+    kwargs.setdefault("notes", "")
+    kwargs.setdefault("released_at", timezone.now())
+    kwargs.setdefault("actor", None)
+    return kb_services.add_release(
+        product=product or ProductFactory(), version=version, uploaded_file=ContentFile(content, name=name), **kwargs
+    )

@@ -40,6 +40,9 @@ _CASE_WORK = [
     "techsupport.view_slaalert",
     "techsupport.view_cannedreply",
     "techsupport.view_mailmessage",
+    "techsupport.view_article",
+    "techsupport.view_release",
+    "techsupport.view_deflection",
 ]
 _ORDER_READ = [
     "orders.view_order",
@@ -118,6 +121,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "techsupport.change_cannedreply",
         "techsupport.view_supportsettings",
         "techsupport.change_supportsettings",
+        "techsupport.add_article",
+        "techsupport.change_article",
+        "techsupport.add_release",
+        "techsupport.change_release",
     ],
 }
 
