@@ -49,6 +49,8 @@ CANNED = [
 
 
 def seed(ctx: DemoContext) -> None:
+    if Team.objects.exists():
+        return  # seeded already (seed_demo --force)
     agent, technician = ctx.staff[roles.AGENT], ctx.staff[roles.TECHNICIAN]
     supervisor, me = ctx.staff[roles.SUPERVISOR], ctx.staff[roles.CUSTOMER]
     first = Team.objects.create(code="first-line", name="一线客服 · First line", tier=1, lead=supervisor)
@@ -94,7 +96,11 @@ def seed(ctx: DemoContext) -> None:
         category="usage",
         order=ctx.demo_orders["tv"],
     )
-    tickets.resolve(case=done, actor=agent, note="设置 → 画面 → 画面模式 → 杜比视界。\nSettings → Picture → Picture mode → Dolby Vision.")
+    tickets.resolve(
+        case=done,
+        actor=agent,
+        note="设置 → 画面 → 画面模式 → 杜比视界。\nSettings → Picture → Picture mode → Dolby Vision.",
+    )
     tickets.close(case=done, actor=agent)
     _shift(done, timedelta(days=2))
 
