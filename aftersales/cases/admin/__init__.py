@@ -24,8 +24,8 @@ from django.views.decorators.http import require_POST
 from aftersales.common.admin_site import ViewOnlyMixin, brand
 from aftersales.common.errors import DomainError
 
-from . import calendar, services, workflow
-from .models import Attachment, BusinessDay, Case, CaseEvent, Feedback, Notification
+from .. import calendar, services, workflow
+from ..models import Attachment, BusinessDay, Case, CaseEvent, Feedback, Notification
 
 brand(admin.site)
 
