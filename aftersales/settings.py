@@ -136,6 +136,11 @@ PORTAL_URL = env.str("PORTAL_URL", default="http://127.0.0.1:8000").rstrip("/")
 SHOP_RETURN_ADDRESS = env.str("SHOP_RETURN_ADDRESS", default="").replace("\\n", "\n")
 # Working hours of a business day, for business-hour arithmetic (SLA clocks): "HH:MM-HH:MM,...".
 BUSINESS_HOURS = env.str("BUSINESS_HOURS", default="09:00-12:00,13:30-18:00")
+# R-FB-1: a rating at or below this (1–5) reopens the case where its kind can, or opens a supervisor
+# follow-up task due one business day later; 0 turns both off.
+FEEDBACK_LOW_RATING = env.int("FEEDBACK_LOW_RATING", default=2)
+if not 0 <= FEEDBACK_LOW_RATING <= 5:
+    raise ImproperlyConfigured("FEEDBACK_LOW_RATING must be between 0 (off) and 5.")
 
 # --- Static and uploaded files ---------------------------------------------------------------
 STATIC_URL = "static/"
@@ -265,6 +270,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PriceKindEnum": "aftersales.orders.models.PriceKind",
         "CaseKindEnum": "aftersales.cases.models.CaseKind",
+        "FeedbackReasonEnum": "aftersales.cases.models.FeedbackReason",
     },
 }
 

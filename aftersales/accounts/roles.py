@@ -59,7 +59,8 @@ _LEDGER_READ = ["finance.view_balanceentry", "finance.view_pointsentry", "financ
 # "app_label.codename"; codenames not (yet) in the database are skipped quietly.
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     CUSTOMER: [],
-    AGENT: _ORDER_READ + _CASE_WORK,
+    # R-FB-1: agents log follow-up calls; supervisors also complete and hand over follow-ups.
+    AGENT: _ORDER_READ + _CASE_WORK + ["cases.view_followup", "cases.add_followup"],
     TECHNICIAN: _ORDER_READ + _CASE_WORK + ["warranty.repair_claim", "warranty.add_partused"],
     FINANCE: [
         *_ORDER_READ,
@@ -125,6 +126,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "techsupport.change_article",
         "techsupport.add_release",
         "techsupport.change_release",
+        "cases.view_followup",
+        "cases.add_followup",
+        "cases.change_followup",
     ],
 }
 

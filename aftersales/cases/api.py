@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import attachments, notifications, selectors, services
-from .models import Attachment, Case, CaseEvent, Notification
+from .models import Attachment, Case, CaseEvent, FeedbackReason, Notification
 
 
 class EventOutput(serializers.ModelSerializer):
@@ -139,12 +139,17 @@ class CaseAttachmentUpload(APIView):
 
 
 class CaseFeedback(APIView):
+    """R-FB-1: `reason` (what mattered most) is required for a rating of 3 or less."""
+
     class CaseFeedbackInput(serializers.Serializer):
         rating = serializers.IntegerField(min_value=1, max_value=5)
+        reason = serializers.ChoiceField(choices=FeedbackReason.choices, required=False, allow_blank=True, default="")
         comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
     class CaseFeedbackOutput(serializers.Serializer):
         rating = serializers.IntegerField()
+        reason = serializers.CharField()
+        reason_label = serializers.CharField(source="get_reason_display")
         comment = serializers.CharField()
         created_at = serializers.DateTimeField()
 

@@ -8,6 +8,7 @@ commit.
 
 from datetime import datetime
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -16,8 +17,8 @@ from django.utils.translation import gettext as _
 from aftersales.common.errors import InvalidTransition, NotAllowed, TransitionConflict, ValidationFailed
 from aftersales.common.locks import lock_one
 
-from . import workflow
-from .models import NUMBER_PREFIX, Case, CaseEvent, Feedback, NumberSequence
+from . import followups, workflow
+from .models import NUMBER_PREFIX, Case, CaseEvent, Feedback, FeedbackReason, NumberSequence
 from .notifications import notify
 
 
@@ -176,10 +177,12 @@ def bump_version(*, case: Case, locked: Case) -> Case:
 
 
 def invite_feedback(*, case: Case) -> None:
-    """R-FB-1: ask the customer to rate the closed case (the rating form is on the case page)."""
-    from django.conf import settings
+    """R-FB-1: ask the customer to rate the closed case (the rating form is on the case page), once:
+    a case reopened after its rating (a ticket rated low) is not asked again when it closes."""
     from django.urls import reverse
 
+    if Feedback.objects.filter(case=case).exists():
+        return
     url = settings.PORTAL_URL + reverse("portal:case-detail", args=[case.number])
     notify(
         user=case.customer,
@@ -223,26 +226,50 @@ def _check_deadline(flow: workflow.Workflow, deadline_at, deadline_action: str) 
         raise ValueError(f"{flow.kind}: unknown deadline action {deadline_action!r}")
 
 
-@transaction.atomic
-def leave_feedback(*, case: Case, customer, rating: int, comment: str = ""):
-    """R-FB-1: the case's own customer rates a closed case once (1–5)."""
+# R-FB-1: at or below this rating the customer must say what mattered most.
+REASON_REQUIRED_UP_TO = 3
 
+
+@transaction.atomic
+def leave_feedback(*, case: Case, customer, rating: int, reason: str = "", comment: str = "") -> Feedback:
+    """R-FB-1: the case's own customer rates a closed case once (1–5), saying what mattered most
+    (required up to REASON_REQUIRED_UP_TO). A low rating (settings.FEEDBACK_LOW_RATING) calls the
+    kind's `Workflow.on_low_rating` hook in this transaction, or, for a kind without one, opens a
+    supervisor follow-up task (`followups.open_low_rating_task`)."""
     if customer.pk != case.customer_id:
         raise NotAllowed()
     if case.closed_at is None:
         raise ValidationFailed(_("Only a closed case can be rated."))
-    if not isinstance(rating, int) or not 1 <= rating <= 5:
-        raise ValidationFailed(fields={"rating": [_("Choose a rating from 1 to 5.")]})
-    lock_one(Case, case.pk)  # one rating per case, even for a double click
+    errors: dict[str, list] = {}
+    if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
+        errors["rating"] = [_("Choose a rating from 1 to 5.")]
+    reason = (reason or "").strip()
+    if reason and reason not in FeedbackReason.values:
+        errors["reason"] = [_("Choose one of the reasons listed.")]
+    elif not reason and "rating" not in errors and rating <= REASON_REQUIRED_UP_TO:
+        errors["reason"] = [_("Tell us what mattered most for this rating.")]
+    if errors:
+        raise ValidationFailed(fields=errors)
+    # One rating per case, even for a double click; the hook gets the case as stored (its version).
+    locked = lock_one(Case, case.pk)
+    if locked.closed_at is None:  # reopened since the caller read it
+        raise ValidationFailed(_("Only a closed case can be rated."))
     if Feedback.objects.filter(case=case).exists():
         raise ValidationFailed(_("This case has already been rated."))
-    feedback = Feedback.objects.create(case=case, rating=rating, comment=comment.strip())
+    comment = comment.strip()
+    feedback = Feedback.objects.create(case=case, rating=rating, reason=reason, comment=comment)
     CaseEvent.objects.create(
         case=case,
         at=timezone.now(),
         type=CaseEvent.Type.FEEDBACK,
         actor=customer,
-        note=comment.strip(),
-        data={"rating": rating},
+        note=comment,
+        data={"rating": rating, "reason": reason},
     )
+    if rating <= settings.FEEDBACK_LOW_RATING:
+        hook = workflow.get(case.kind).on_low_rating
+        if hook is not None:
+            hook(case=locked, feedback=feedback)
+        else:
+            followups.open_low_rating_task(case=locked, feedback=feedback)
     return feedback

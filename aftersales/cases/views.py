@@ -15,6 +15,14 @@ from .forms import AttachmentForm, FeedbackForm, NoteForm
 from .models import Attachment, Feedback
 
 
+def add_service_errors(form, error: DomainError) -> None:
+    """A service's field errors next to the form's fields; its message on top when it has none."""
+    if not error.fields:
+        form.add_error(None, str(error.message))
+    for field, field_messages in error.fields.items():
+        form.add_error(field if field in form.fields else None, [str(m) for m in field_messages])
+
+
 def _case(request, number):
     return get_object_or_404(selectors.case_detail_queryset(request.user), number=number)
 
@@ -81,7 +89,7 @@ def case_feedback(request, number):
         try:
             services.leave_feedback(case=case, customer=request.user, **form.cleaned_data)
         except DomainError as error:
-            form.add_error(None, str(error.message))
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Thank you for your rating."))
             return redirect("portal:case-detail", number=case.number)

@@ -52,6 +52,10 @@ class Workflow:
     # Customer steps whose services do more than move the status (record an amount or a text, check
     # an offer, open another case): the kind's own portal forms take them, never the generic buttons.
     own_customer_steps: frozenset[str] = frozenset()
+    # R-FB-1: what a low rating does to a case of this kind: `on_low_rating(case=, feedback=)`, called
+    # inside the rating's transaction (e.g. a ticket reopens). Without it, a supervisor follow-up task
+    # is opened instead (`aftersales.cases.followups`).
+    on_low_rating: Callable | None = None
 
     def __post_init__(self):
         known = set(self.statuses)

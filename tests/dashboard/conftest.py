@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image
 
+from aftersales.cases import followups
 from aftersales.cases import services as case_services
 from aftersales.cases.attachments import add_attachment
 from aftersales.orders.models import Parcel, PriceChange, Storefront
@@ -41,6 +42,14 @@ def populated(db, customer):
     for step in ("approve", "receive", "pass_inspection", "complete"):
         closed = case_services.transition(case=closed, name=step)
     case_services.leave_feedback(case=closed, customer=customer, rating=5, comment="Quick")
+    # R-FB-1: a follow-up call on the rated case, and a supervisor task from a low rating.
+    followups.log_follow_up_call(
+        case=closed, actor=factories.StaffFactory(role="agent"), outcome="Happy with the refund", rating_confirmed=True
+    )
+    low = case_services.transition(
+        case=factories.open_case(customer=customer, order=order), name="cancel", actor=customer
+    )
+    case_services.leave_feedback(case=low, customer=customer, rating=1, reason="policy", comment="Why cancel?")
     return {"order": order, "case": open_case, "closed": closed}
 
 

@@ -57,6 +57,7 @@ def test_the_core_models_are_all_registered():
         "cases.attachment",
         "cases.notification",
         "cases.feedback",
+        "cases.followup",
         "cases.businessday",
     } <= registered
 
@@ -76,9 +77,14 @@ def test_a_superuser_opens_every_changelist_and_a_change_page_of_each(client, su
             response = client.get(change_url(obj))
             assert response.status_code == 200, change_url(obj)
             opened_change_pages.add(model._meta.label_lower)
-    assert {"cases.case", "cases.attachment", "cases.feedback", "orders.order", "orders.storefront"} <= (
-        opened_change_pages
-    )
+    assert {
+        "cases.case",
+        "cases.attachment",
+        "cases.feedback",
+        "cases.followup",
+        "orders.order",
+        "orders.storefront",
+    } <= opened_change_pages
 
 
 def test_every_case_filter_renders_and_selects(client, superuser, populated, due_case):

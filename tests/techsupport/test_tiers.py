@@ -92,3 +92,36 @@ def test_r_sup_4_a_reply_needs_text_and_a_worker(open_ticket, customer, agent):
         tickets.reply(case=case, actor=customer, body="I am staff now")
     with pytest.raises(ValidationFailed):
         tickets.reply(case=case, actor=agent, body="note", public=False, then="resolve")
+
+
+def test_r_fb_1_a_low_rating_reopens_the_ticket_and_tells_the_team(open_ticket, agent, lead, customer):
+    from aftersales.cases import services as case_services
+    from aftersales.cases.models import FollowUp
+
+    case = open_ticket()
+    tickets.resolve(case=case, actor=agent, note="Reset it.")
+    tickets.close(case=Case.objects.get(pk=case.pk), actor=agent)
+    closed = Case.objects.get(pk=case.pk)
+    case_services.leave_feedback(case=closed, customer=customer, rating=2, reason="outcome", comment="Still broken")
+    reopened = Case.objects.get(pk=case.pk)
+    ticket = Ticket.objects.get(pk=case.pk)
+    assert reopened.status == "open" and reopened.closed_at is None
+    assert ticket.clock_started_at is not None and ticket.resolution_due_at is not None  # the clock runs again
+    assert not FollowUp.objects.filter(case=case).exists()  # reopening is the follow-up
+    assert Notification.objects.filter(user=lead, case=case, title__contains="2/5").exists()
+    assert CaseEvent.objects.filter(case=case, data__transition="reopen_after_rating", public=True).exists()
+
+    # Closed again: the customer is not asked to rate a second time.
+    invitations = Notification.objects.filter(user=customer, case=case, title__startswith="How did we do")
+    assert invitations.count() == 1
+    tickets.close(case=reopened, actor=agent)
+    assert invitations.count() == 1
+
+
+def test_r_fb_1_a_good_rating_leaves_the_ticket_closed(open_ticket, agent, customer):
+    from aftersales.cases import services as case_services
+
+    case = open_ticket()
+    tickets.close(case=case, actor=agent)
+    case_services.leave_feedback(case=Case.objects.get(pk=case.pk), customer=customer, rating=4)
+    assert Case.objects.get(pk=case.pk).status == "closed"

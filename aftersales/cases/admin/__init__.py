@@ -1,4 +1,4 @@
-"""Dashboard pages for cases, their timeline and the business calendar.
+"""Dashboard pages for cases, their timeline and the business calendar (follow-ups: `followup_pages`).
 
 Configuration, not logic: a case's status, number, kind and deadline are read-only here and move
 only through `services.transition`, posted from the buttons on the case page; cases are opened by
@@ -24,8 +24,10 @@ from django.views.decorators.http import require_POST
 from aftersales.common.admin_site import ViewOnlyMixin, brand
 from aftersales.common.errors import DomainError
 
-from . import calendar, services, workflow
-from .models import Attachment, BusinessDay, Case, CaseEvent, Feedback, Notification
+from .. import calendar, followups, services, workflow
+from ..forms import FollowUpCallForm
+from ..models import Attachment, BusinessDay, Case, CaseEvent, Feedback, Notification
+from .followup_pages import FollowUpInline, form_errors_text
 
 brand(admin.site)
 
@@ -202,7 +204,7 @@ class CaseAdmin(admin.ModelAdmin):
         (_("Dates"), {"fields": ("opened_at", "closed_at", "deadline_at", "deadline_action", "updated_at")}),
         (_("Bookkeeping"), {"classes": ("collapse",), "fields": ("version",)}),
     )
-    inlines = [CaseEventInline, AttachmentInline]
+    inlines = [CaseEventInline, AttachmentInline, FollowUpInline]
 
     @admin.display(description=_("status"), ordering="status")
     def status_label(self, obj):
@@ -235,6 +237,11 @@ class CaseAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(require_POST(self.note_view)),
                 name="{}_{}_note".format(*info),
             ),
+            path(
+                "<path:object_id>/follow-up-call/",
+                self.admin_site.admin_view(require_POST(self.follow_up_call_view)),
+                name="{}_{}_follow_up_call".format(*info),
+            ),
             *super().get_urls(),
         ]
 
@@ -248,6 +255,10 @@ class CaseAdmin(admin.ModelAdmin):
             extra_context["case_transition_url"] = self._url("transition", case)
             if request.user.has_perm("cases.add_caseevent"):
                 extra_context["case_note_url"] = self._url("note", case)
+            if request.user.has_perm("cases.add_followup"):
+                extra_context["case_follow_up_call_url"] = self._url("follow_up_call", case)
+                extra_context["follow_up_call_form"] = FollowUpCallForm(prefix="call")
+                extra_context["case_feedback"] = Feedback.objects.filter(case=case).first()
         return super().change_view(request, object_id, form_url, extra_context)
 
     def _url(self, view: str, case: Case) -> str:
@@ -303,6 +314,24 @@ class CaseAdmin(admin.ModelAdmin):
                 _("The note was added (shown to the customer).") if public else _("The internal note was added."),
                 messages.SUCCESS,
             )
+        return self._back(case)
+
+    def follow_up_call_view(self, request, object_id):
+        """R-FB-1: an agent logs a follow-up call (回访) from the case page."""
+        case = self._case_for_post(request, object_id)
+        if not request.user.has_perm("cases.add_followup"):
+            raise PermissionDenied
+        form = FollowUpCallForm(request.POST, prefix="call")
+        if not form.is_valid():
+            errors = form_errors_text(form)
+            self.message_user(request, _("The call was not logged: %(errors)s") % {"errors": errors}, messages.ERROR)
+            return self._back(case)
+        try:
+            followups.log_follow_up_call(case=case, actor=request.user, **form.cleaned_data)
+        except DomainError as error:
+            self.message_user(request, error.text, messages.ERROR)
+        else:
+            self.message_user(request, _("The follow-up call was logged."), messages.SUCCESS)
         return self._back(case)
 
 
@@ -381,8 +410,8 @@ class NotificationAdmin(ViewOnlyMixin, admin.ModelAdmin):
 
 @admin.register(Feedback)
 class FeedbackAdmin(ViewOnlyMixin, admin.ModelAdmin):
-    list_display = ("case", "kind", "rating", "comment", "created_at")
-    list_filter = ("rating", "case__kind", "created_at")
+    list_display = ("case", "kind", "rating", "reason", "comment", "created_at")
+    list_filter = ("rating", "reason", "case__kind", "created_at")
     list_select_related = ("case",)
     search_fields = ("case__number", "comment")
     date_hierarchy = "created_at"
