@@ -94,5 +94,6 @@ def workflows() -> list[Workflow]:
             staff_steps_url=_staff_steps_url,
             own_customer_steps=frozenset({"customer_replied", "reopen"}),
             on_low_rating=_low_rating,
+            own_messages=True,
         )
     ]

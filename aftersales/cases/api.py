@@ -117,7 +117,7 @@ class CaseNote(APIView):
         case = _visible_case(request, number)
         serializer = self.CaseNoteInput(data=request.data)
         serializer.is_valid(raise_exception=True)
-        event = services.add_note(case=case, actor=request.user, **serializer.validated_data)
+        event = services.add_note(case=case, actor=request.user, generic=True, **serializer.validated_data)
         return Response(EventOutput(event).data, status=status.HTTP_201_CREATED)
 
 

@@ -195,9 +195,13 @@ def invite_feedback(*, case: Case) -> None:
 
 
 @transaction.atomic
-def add_note(*, case: Case, actor, note: str, public: bool, data: dict | None = None) -> CaseEvent:
+def add_note(
+    *, case: Case, actor, note: str, public: bool, data: dict | None = None, generic: bool = False
+) -> CaseEvent:
     """A remark on the timeline: public (the customer sees it) or internal (staff only). No actor
     means the system wrote it (another app's service, on the shop's behalf)."""
+    if generic and workflow.get(case.kind).own_messages:
+        raise NotAllowed(_("Write on this case with its own form, on its page."))
     if actor is None:
         pass
     elif actor.pk == case.customer_id:

@@ -46,7 +46,9 @@ def case_detail(request, number):
             if action == "note":
                 note_form = NoteForm(request.POST)
                 if note_form.is_valid():
-                    services.add_note(case=case, actor=request.user, note=note_form.cleaned_data["note"], public=True)
+                    services.add_note(
+                        case=case, actor=request.user, note=note_form.cleaned_data["note"], public=True, generic=True
+                    )
                     messages.success(request, _("Your message was added."))
                     return redirect("portal:case-detail", number=case.number)
             elif action == "transition":

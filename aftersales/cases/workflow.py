@@ -56,6 +56,9 @@ class Workflow:
     # inside the rating's transaction (e.g. a ticket reopens). Without it, a supervisor follow-up task
     # is opened instead (`aftersales.cases.followups`).
     on_low_rating: Callable | None = None
+    # Messages on this kind's cases are written through its own forms (a ticket's run its SLA clock):
+    # the case page's generic message form and `POST /api/v1/cases/{number}/notes/` refuse them.
+    own_messages: bool = False
 
     def __post_init__(self):
         known = set(self.statuses)

@@ -2,6 +2,7 @@
 queue sorted by SLA deadline (R-SUP-1 … R-SUP-4)."""
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -132,3 +133,17 @@ def test_r_sup_1_agent_logs_a_phone_contact(customer, agent, teams):
     body = response.json()
     assert body["channel"] == "phone" and body["priority"] == "urgent"
     assert client(customer).get(url("api-ticket", body["number"])).status_code == 200
+
+
+def test_generic_case_notes_are_refused_on_tickets_so_the_sla_clock_sees_every_message(customer, open_ticket):
+    """A ticket's messages run its clock; the cases API's and case page's generic message forms refuse them."""
+    case = open_ticket()
+    refused = client(customer).post(reverse("api-case-notes", args=[case.number]), {"note": "hi"})
+    assert refused.status_code == 403
+    portal = Client()
+    portal.force_login(customer)
+    page = portal.get(reverse("portal:case-detail", args=[case.number]))
+    assert b'name="action" value="note"' not in page.content
+    assert reverse("support:reply", args=[case.number]).encode() in page.content
+    portal.post(reverse("portal:case-detail", args=[case.number]), {"action": "note", "note": "sneaky"})
+    assert not case.events.filter(note="sneaky").exists()

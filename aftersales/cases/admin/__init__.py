@@ -305,7 +305,7 @@ class CaseAdmin(admin.ModelAdmin):
             return self._back(case)
         public = request.POST.get("public") == "1"
         try:
-            services.add_note(case=case, actor=request.user, note=note, public=public)
+            services.add_note(case=case, actor=request.user, note=note, public=public, generic=True)
         except DomainError as error:
             self.message_user(request, str(error.message), messages.ERROR)
         else:
