@@ -168,6 +168,13 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="aftersales@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Support e-mail (techsupport.mail): the mailbox customers write to (Reply-To of ticket replies), and
+# where the intake reads it: imap://user:password@host:143/INBOX, imaps://… (TLS) or imap+starttls://…;
+# empty: no intake. Mail that fails this many fetches in a row is flagged and left for a person.
+SUPPORT_EMAIL_ADDRESS = env.str("SUPPORT_EMAIL_ADDRESS", default="") or DEFAULT_FROM_EMAIL
+SUPPORT_IMAP_URL = env.str("SUPPORT_IMAP_URL", default="")
+SUPPORT_MAIL_INTERVAL_SECONDS = env.float("SUPPORT_MAIL_INTERVAL_SECONDS", default=60.0)
+SUPPORT_MAIL_MAX_FAILURES = env.int("SUPPORT_MAIL_MAX_FAILURES", default=3)
 
 # --- Celery ----------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=f"sqla+sqlite:///{VAR_DIR / 'celery-broker.sqlite3'}")
@@ -213,6 +220,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": PRICE_DROP_SWEEP_INTERVAL_SECONDS,
     },
 }
+if SUPPORT_IMAP_URL:
+    CELERY_BEAT_SCHEDULE["fetch-support-mail"] = {
+        "task": "techsupport.tasks.fetch_support_mail",
+        "schedule": SUPPORT_MAIL_INTERVAL_SECONDS,
+    }
 # Refund execution (R-FIN-4): retries back off from this many seconds (doubling, at most an hour);
 # after this many attempts a refund that still cannot be settled is failed for finance; a refund
 # "processing" this long had its worker die and is taken again (same idempotency key).

@@ -331,6 +331,26 @@ class MailMessage(models.Model):
         return self.message_id
 
 
+class MailIntakeFailure(models.Model):
+    """A support-mailbox message the intake could not file, by its Message-ID (or the synthetic one):
+    it stays unread in the mailbox and is tried again at the next fetch; after
+    SUPPORT_MAIL_MAX_FAILURES tries it is flagged there for a person. Filing it deletes the row."""
+
+    message_id = models.CharField(_("Message-ID"), max_length=255, unique=True)
+    failures = models.PositiveIntegerField(_("failed tries"), default=0)
+    error = models.TextField(_("last error"), blank=True)
+    first_failed_at = models.DateTimeField(_("first failed"))
+    last_failed_at = models.DateTimeField(_("last failed"))
+
+    class Meta:
+        verbose_name = _("e-mail the intake could not file")
+        verbose_name_plural = _("e-mails the intake could not file")
+        ordering = ["-last_failed_at"]
+
+    def __str__(self):
+        return self.message_id
+
+
 # --- Knowledge base and downloads (R-SUP-5) ---------------------------------------------------
 
 
