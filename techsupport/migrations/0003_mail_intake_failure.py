@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("techsupport", "0001_initial"),
+        ("techsupport", "0002_article_search"),
     ]
 
     operations = [
