@@ -130,18 +130,11 @@ class SlaPolicyAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("targets (business minutes)"))
     def targets(self, obj):
-        def minutes(value):
-            return value if value else "-"
-
-        return format_html(
-            "{} {} · {} {} · {} {}",
-            _("first"),
-            obj.first_response_minutes,
-            _("next"),
-            minutes(obj.next_response_minutes),
-            _("resolution"),
-            minutes(obj.resolution_minutes),
-        )
+        return _("first %(first)s · next %(next)s · resolution %(resolution)s") % {
+            "first": obj.first_response_minutes,
+            "next": obj.next_response_minutes or "-",
+            "resolution": obj.resolution_minutes or "-",
+        }
 
 
 def _placeholder_list() -> str:

@@ -73,8 +73,9 @@ def _entry_kind(event: CaseEvent) -> str:
 
 def conversation(case: Case) -> list[Entry]:
     """The ticket's timeline, oldest first, each file under the entry written when it was uploaded
-    (a message and its photos are stored in one transaction). Two queries."""
-    events = list(case.events.select_related("actor").order_by("at", "id"))
+    (a message and its photos are stored in one transaction; the files' own "added" lines are left
+    out, the files being shown). Two queries."""
+    events = list(case.events.exclude(type=CaseEvent.Type.ATTACHMENT).select_related("actor").order_by("at", "id"))
     entries = []
     for event in events:
         event.case = case  # the status labels read the case's kind

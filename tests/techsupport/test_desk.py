@@ -71,7 +71,8 @@ def test_the_queue_puts_the_soonest_sla_target_first_and_paused_tickets_last(cli
     response = client.get(QUEUE)
     assert response.status_code == 200
     assert listed(response) == [urgent.number, normal.number, waiting.number]
-    assert "paused" in response.text
+    assert 'class="sla sla-paused">paused<' in response.text
+    assert 'soonest is at the top; "paused" tickets wait on the customer' in response.text
     assert "15 min left" in response.text and "1 h 00 min left" in response.text
     # The SLA column sorts the other way too.
     index = list(response.context["cl"].list_display).index("sla_countdown")
@@ -198,6 +199,7 @@ def test_the_ticket_page_shows_the_header_the_conversation_and_the_customer(
     assert "not answered yet" not in page and "answered" in page  # the first response is met
     # The conversation: the customer's message with its photo, the internal note highlighted.
     assert re.search(r'class="entry entry-customer"[^>]*>.*?It fails to pair.*?<img src="/', page, re.S)
+    assert "entry-system" not in page  # the photo's own "added" line is not repeated
     assert re.search(r'class="entry entry-note"[^>]*>.*?Only for staff', page, re.S)
     assert re.search(r'class="entry entry-agent"[^>]*>.*?Please try resetting it', page, re.S)
     # The customer panel: tier, orders and other cases, linked.

@@ -42,6 +42,7 @@ def test_a_supervisor_writes_an_sla_policy_with_ticked_conditions(client, superv
     assert (policy.first_response_minutes, policy.next_response_minutes, policy.resolution_minutes) == (15, None, 240)
     listing = client.get(reverse("admin:techsupport_slapolicy_changelist")).text
     assert "Technical fault, Software/firmware upgrade" in listing and "VIP, Plus member" in listing
+    assert "first 15 · next - · resolution 240" in listing
     # The change page shows the stored lists ticked.
     page = client.get(reverse("admin:techsupport_slapolicy_change", args=[policy.pk])).text
     assert 'name="priorities" value="urgent" id="id_priorities_3" checked' in page
