@@ -73,6 +73,9 @@ class UserAdmin(DjangoUserAdmin):
         # Cases are assigned to staff only: the case page's assignee picker offers no customers.
         if request.GET.get("model_name") == "case" and request.GET.get("field_name") == "assignee":
             queryset = queryset.filter(is_staff=True, is_active=True)
+        # The ticket desk's "log a contact" form picks the case's customer: customers only.
+        if request.GET.get("model_name") == "case" and request.GET.get("field_name") == "customer":
+            queryset = queryset.filter(is_staff=False, is_active=True)
         return queryset, may_have_duplicates
 
     def get_readonly_fields(self, request, obj=None):
