@@ -16,6 +16,7 @@ from aftersales.common.admin_site import SingleRowSettingsMixin, ViewOnlyMixin
 
 from . import selectors
 from .desk import tickets as _desk  # noqa: F401  (registers the ticket desk)
+from .kb import admin as _kb  # noqa: F401  (registers the knowledge base and downloads)
 from .models import CannedReply, Category, MailMessage, Priority, SlaAlert, SlaPolicy, SupportSettings, Team
 
 
