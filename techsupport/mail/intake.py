@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 from aftersales.accounts import roles
 from aftersales.accounts import services as accounts
 from aftersales.cases import services as case_services
-from aftersales.cases.models import CaseEvent, Notification
+from aftersales.cases.models import CaseEvent
 from aftersales.common.errors import InvalidTransition, ValidationFailed
 
 from ..models import Category, Channel, MailIntakeFailure, MailMessage
@@ -191,10 +191,7 @@ def _open(mail: parsing.ParsedMail, *, customer, related_case) -> None:
         ),
     )
     opened = case.events.filter(type=CaseEvent.Type.OPENED).order_by("at", "pk").first()
-    _record(mail, case, opened, skipped)
-    acknowledgement = Notification.objects.filter(case=case, user=customer).order_by("-pk").first()
-    if acknowledgement is not None:
-        outgoing.thread_notification_on_commit(case=case, notification=acknowledgement, automatic=True)
+    _record(mail, case, opened, skipped)  # before commit: the acknowledgement's mail answers this one
 
 
 def _body(mail: parsing.ParsedMail) -> str:
@@ -238,8 +235,11 @@ def _with_photos(mail: parsing.ParsedMail, action):
 
 
 def _record(mail: parsing.ParsedMail, case, event, skipped: list[dict]) -> None:
+    # At the moment of its timeline entry: before the acknowledgement the new ticket already queued,
+    # which answers it (In-Reply-To).
+    at = event.at if event is not None else timezone.now()
     MailMessage.objects.create(
-        message_id=mail.message_id, case=case, direction=MailMessage.Direction.IN, event=event, at=timezone.now()
+        message_id=mail.message_id, case=case, direction=MailMessage.Direction.IN, event=event, at=at
     )
     if skipped:
         listing = "; ".join(f"{s['file'] or _('(unnamed)')}: {s['reason']}" for s in skipped)

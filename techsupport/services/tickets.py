@@ -19,6 +19,7 @@ from aftersales.cases.notifications import notify
 from aftersales.common.errors import InvalidTransition, NotAllowed, PolicyRefused, TransitionConflict, ValidationFailed
 from aftersales.common.locks import lock_one
 
+from .. import mail
 from ..models import Category, Channel, Priority, SupportSettings, Team, Ticket
 from ..workflow import CLOSED, NEW, OPEN, RESOLVED, WAITING, WORK
 from . import clock
@@ -151,7 +152,7 @@ def open_ticket(
             data={"linked_case": case.number},
         )
     clock.refresh(case, ticket, case.opened_at)
-    notify(
+    acknowledgement = notify(
         user=customer,
         case=case,
         title=lambda: _("We received your question: %(number)s") % {"number": case.number},
@@ -160,6 +161,8 @@ def open_ticket(
             % {"subject": subject, "hours": _hours(ticket.first_response_minutes)}
         ),
     )
+    # As ticket mail, so the customer's answer to it threads onto this ticket (R-SUP-1).
+    mail.thread_notification_on_commit(case=case, notification=acknowledgement, automatic=True)
     return case
 
 
@@ -208,8 +211,6 @@ def reply(
 def _tell_customer_of_reply(case: Case, event: CaseEvent) -> None:
     """The portal notification, and an e-mail that threads with the customer's mail client (the
     notification is then marked e-mailed, so it is not sent twice)."""
-    from .. import mail
-
     notification = notify(
         user=case.customer,
         case=case,

@@ -147,3 +147,20 @@ def test_generic_case_notes_are_refused_on_tickets_so_the_sla_clock_sees_every_m
     assert reverse("support:reply", args=[case.number]).encode() in page.content
     portal.post(reverse("portal:case-detail", args=[case.number]), {"action": "note", "note": "sneaky"})
     assert not case.events.filter(note="sneaky").exists()
+
+
+def test_r_sup_1_a_portal_tickets_acknowledgement_is_ticket_mail_so_an_answer_threads(
+    customer, teams, django_capture_on_commit_callbacks, mailoutbox
+):
+    from techsupport.models import MailMessage
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client(customer).post(
+            TICKETS, {"subject": "Where is my invoice?", "body": "Please send it.", "category": "other"}, format="json"
+        )
+    number = response.json()["number"]
+    sent = MailMessage.objects.get(case__number=number, direction="out")
+    [ack] = [m for m in mailoutbox if number in m.subject]
+    assert ack.extra_headers["Message-ID"] == sent.message_id  # recorded: a reply to it finds the ticket
+    assert ack.extra_headers["Auto-Submitted"] == "auto-replied"
+    assert len([m for m in mailoutbox if number in m.subject]) == 1  # not also sent by the core mailer
