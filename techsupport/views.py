@@ -116,6 +116,8 @@ def _open(request, form: TicketForm, choices):
 
 def _render_new(request, question_form, ticket_form, articles, deflection, status=200):
     context = {
+        # What the question is about (?order= / ?case=), carried through step one's GET form.
+        "carry": {k: request.GET[k] for k in ("order", "case") if request.GET.get(k)},
         "question_form": question_form,
         "form": ticket_form,
         "articles": articles,
