@@ -254,6 +254,9 @@ class TicketTriage(APIView):
 class TicketEscalate(APIView):
     class EscalateInput(serializers.Serializer):
         reason = serializers.CharField(max_length=2000)
+        version = serializers.IntegerField(
+            min_value=1, max_value=ID_MAX, required=False, help_text="The version you saw: 409 if it changed."
+        )
         team = serializers.CharField(max_length=32, required=False, help_text="A tier-2 team; default: the first.")
 
     @extend_schema(
@@ -267,7 +270,7 @@ class TicketEscalate(APIView):
         case = ticket_case(request, number)
         data = valid(self.EscalateInput, request.data)
         team = get_object_or_404(Team, code=data["team"]) if data.get("team") else None
-        tickets.escalate(case=case, actor=request.user, reason=data["reason"], team=team)
+        tickets.escalate(case=case, actor=request.user, reason=data["reason"], team=team, version=data.get("version"))
         return render(request, case)
 
 
@@ -278,13 +281,16 @@ class TicketStep(APIView):
 
     class StepInput(serializers.Serializer):
         note = serializers.CharField(max_length=TEXT_MAX, required=False, allow_blank=True, default="")
+        version = serializers.IntegerField(
+            min_value=1, max_value=ID_MAX, required=False, help_text="The version you saw: 409 if it changed."
+        )
 
     @extend_schema(request=StepInput, responses=TicketDetailOutput)
     def post(self, request, number):
         desk_only(request)
         case = ticket_case(request, number)
-        note = valid(self.StepInput, request.data)["note"]
-        getattr(tickets, self.step)(case=case, actor=request.user, note=note)
+        data = valid(self.StepInput, request.data)
+        getattr(tickets, self.step)(case=case, actor=request.user, note=data["note"], version=data.get("version"))
         return render(request, case)
 
 

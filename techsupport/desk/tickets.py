@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from aftersales.common.admin_site import case_status_filter
-from aftersales.common.errors import DomainError, PolicyRefused, TransitionConflict, ValidationFailed
+from aftersales.common.errors import DomainError, PolicyRefused, ValidationFailed
 from aftersales.orders.guarantees import Remedy
 from aftersales.orders.models import Order, OrderLine
 from warranty.policy import Document, Fault, ServiceMode
@@ -35,10 +35,10 @@ from .filters import AssignmentFilter, BreachedEverFilter, StateFilter
 from .forms import ContactForm
 
 NOTE_MAX_LENGTH = 5000
-# The forms on a ticket's page. Those that move the ticket carry the case version the page was
-# rendered from; a reply does not (it stays worth sending whatever happened meanwhile).
+# The forms on a ticket's page. Those that move the ticket (escalate, resolve, close, reopen) carry the
+# case version the page was rendered from, which their services check under the row lock; a reply
+# does not (it stays worth sending whatever happened meanwhile).
 ACTIONS = ("reply", "assign", "triage", "escalate", "resolve", "close", "reopen", "repair")
-VERSIONED = frozenset({"escalate", "resolve", "close", "reopen"})
 
 
 def refusal_text(error: DomainError) -> str:
@@ -236,9 +236,6 @@ class TicketAdmin(TicketColumns, admin.ModelAdmin):
             raise PermissionDenied
         case = ticket.case
         try:
-            # The version the page was rendered from: a step is not taken on a state nobody saw.
-            if action in VERSIONED and request.POST.get("version", "") != str(case.version):
-                raise TransitionConflict()
             message = getattr(self, f"_{action}")(request, ticket)
         except DomainError as error:
             self.message_user(request, refusal_text(error), messages.ERROR)
@@ -256,6 +253,13 @@ class TicketAdmin(TicketColumns, admin.ModelAdmin):
         if user is None:
             raise ValidationFailed(fields={field: [_("Choose a member of staff who works tickets.")]})
         return user
+
+    @staticmethod
+    def _version(request) -> int:
+        """The case version the page was rendered from: a step is not taken on a state nobody saw
+        (a missing or garbled one is a conflict too)."""
+        raw = request.POST.get("version", "")
+        return int(raw) if raw.isdigit() else -1
 
     @staticmethod
     def _team(raw: str):
@@ -310,21 +314,23 @@ class TicketAdmin(TicketColumns, admin.ModelAdmin):
             reason=post.get("reason", "")[:NOTE_MAX_LENGTH],
             team=self._team(post.get("team")),
             assignee=self._user(post.get("assignee", ""), "assignee"),
+            version=self._version(request),
         )
         return _("Ticket %(number)s was escalated to technical support.") % {"number": case.number}
 
     def _resolve(self, request, ticket):
-        case = tickets.resolve(
-            case=ticket.case, actor=request.user, note=request.POST.get("note", "")[:NOTE_MAX_LENGTH]
-        )
+        note = request.POST.get("note", "")[:NOTE_MAX_LENGTH]
+        case = tickets.resolve(case=ticket.case, actor=request.user, note=note, version=self._version(request))
         return self._status_message(case)
 
     def _close(self, request, ticket):
-        case = tickets.close(case=ticket.case, actor=request.user, note=request.POST.get("note", "")[:NOTE_MAX_LENGTH])
+        note = request.POST.get("note", "")[:NOTE_MAX_LENGTH]
+        case = tickets.close(case=ticket.case, actor=request.user, note=note, version=self._version(request))
         return self._status_message(case)
 
     def _reopen(self, request, ticket):
-        case = tickets.reopen(case=ticket.case, actor=request.user, note=request.POST.get("note", "")[:NOTE_MAX_LENGTH])
+        note = request.POST.get("note", "")[:NOTE_MAX_LENGTH]
+        case = tickets.reopen(case=ticket.case, actor=request.user, note=note, version=self._version(request))
         return self._status_message(case)
 
     def _repair(self, request, ticket):

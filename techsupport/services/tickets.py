@@ -53,13 +53,13 @@ def _is_worker(actor) -> bool:
     return actor is not None and actor.is_active and actor.has_perm(WORK)
 
 
-def _locked(case: Case, *, check_version: bool = False) -> tuple[Case, Ticket]:
-    """Lock the case row and return it as stored with its ticket. `check_version`: refuse with a
-    conflict when a form was rendered from an older state (a stale or repeated post)."""
+def _locked(case: Case, *, version: int | None = None) -> tuple[Case, Ticket]:
+    """Lock the case row and return it as stored with its ticket. `version`: the case version the
+    caller's page or API client saw; a stale or repeated post is refused with a conflict."""
     if case.kind != CaseKind.TICKET:
         raise InvalidTransition()
     locked = lock_one(Case, case.pk)
-    if check_version and locked.version != case.version:
+    if version is not None and locked.version != version:
         raise TransitionConflict()
     ticket = Ticket.objects.select_related("team").get(pk=case.pk)
     return locked, ticket
@@ -318,7 +318,9 @@ def set_priority(*, case: Case, actor, priority: str, category: str = "", now: d
 
 
 @transaction.atomic
-def escalate(*, case: Case, actor, reason: str, team: Team | None = None, assignee=None, now=None) -> Case:
+def escalate(
+    *, case: Case, actor, reason: str, team: Team | None = None, assignee=None, version: int | None = None, now=None
+) -> Case:
     """R-SUP-2: first line hands a problem it cannot solve to technical support, with the reason.
     The ticket keeps its clock; the team lead is told."""
     if actor is None or not actor.has_perm(ESCALATE) or not _is_worker(actor):
@@ -330,7 +332,7 @@ def escalate(*, case: Case, actor, reason: str, team: Team | None = None, assign
     if assignee is not None and not _is_worker(assignee):
         raise ValidationFailed(fields={"assignee": [_("Choose a member of staff who works tickets.")]})
     now = now or timezone.now()
-    case, ticket = _locked(case)
+    case, ticket = _locked(case, version=version)
     if case.status in (RESOLVED, CLOSED):
         raise InvalidTransition(_("Only an open ticket can be escalated."))
     if ticket.team.tier == 2:
@@ -374,16 +376,18 @@ def _resolve(case: Case, ticket: Ticket, actor, now: datetime) -> Case:
 
 
 @transaction.atomic
-def resolve(*, case: Case, actor, note: str = "", now: datetime | None = None) -> Case:
-    """Staff mark the problem solved; the customer may reopen it by replying, and it closes by itself
-    after the settings' days (R-SUP-6), which asks for a rating (R-FB-1)."""
+def resolve(*, case: Case, actor, note: str = "", version: int | None = None, now: datetime | None = None) -> Case:
+    """Staff mark the problem solved, with a last public answer (`note`) or without; the customer may
+    reopen it by replying, and it closes by itself after the settings' days (R-SUP-6), which asks for
+    a rating (R-FB-1). `version`: the case version the caller saw (a stale post is a conflict)."""
     if not _is_worker(actor):
         raise NotAllowed()
     now = now or timezone.now()
     if note.strip():
+        _locked(case, version=version)  # held until the reply below commits
         reply(case=case, actor=actor, body=note, then="resolve", now=now)
         return Case.objects.get(pk=case.pk)
-    case, ticket = _locked(case)
+    case, ticket = _locked(case, version=version)
     if case.status not in (NEW, OPEN, WAITING):
         raise InvalidTransition()
     case = _resolve(case, ticket, actor, now)
@@ -398,11 +402,11 @@ def resolve(*, case: Case, actor, note: str = "", now: datetime | None = None) -
 
 
 @transaction.atomic
-def close(*, case: Case, actor, note: str = "", now: datetime | None = None) -> Case:
+def close(*, case: Case, actor, note: str = "", version: int | None = None, now: datetime | None = None) -> Case:
     if not _is_worker(actor):
         raise NotAllowed()
     now = now or timezone.now()
-    case, ticket = _locked(case)
+    case, ticket = _locked(case, version=version)
     if case.status == CLOSED:
         raise InvalidTransition()
     case = case_services.transition(case=case, name="close", actor=actor, note=note.strip())
@@ -414,12 +418,12 @@ def close(*, case: Case, actor, note: str = "", now: datetime | None = None) -> 
 
 
 @transaction.atomic
-def reopen(*, case: Case, actor, note: str = "", now: datetime | None = None) -> Case:
+def reopen(*, case: Case, actor, note: str = "", version: int | None = None, now: datetime | None = None) -> Case:
     """Staff reopen a resolved ticket (customers reopen one by replying)."""
     if not _is_worker(actor):
         raise NotAllowed()
     now = now or timezone.now()
-    case, ticket = _locked(case)
+    case, ticket = _locked(case, version=version)
     if case.status != RESOLVED:
         raise InvalidTransition()
     case = _move(case, "staff_reopen", actor, note=note.strip(), public=False)

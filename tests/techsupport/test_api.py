@@ -164,3 +164,15 @@ def test_r_sup_1_a_portal_tickets_acknowledgement_is_ticket_mail_so_an_answer_th
     assert ack.extra_headers["Message-ID"] == sent.message_id  # recorded: a reply to it finds the ticket
     assert ack.extra_headers["Auto-Submitted"] == "auto-replied"
     assert len([m for m in mailoutbox if number in m.subject]) == 1  # not also sent by the core mailer
+
+
+def test_a_staff_step_on_a_version_nobody_saw_is_a_409(customer, agent, open_ticket):
+    case = open_ticket()
+    staff = client(agent)
+    seen = staff.get(url("api-ticket", case.number)).json()["version"]
+    client(customer).post(url("api-ticket-messages", case.number), {"text": "More detail"}, format="json")
+    staff.post(url("api-ticket-messages", case.number), {"text": "Thanks"}, format="json")  # accepts: version moves
+    stale = staff.post(url("api-ticket-close", case.number), {"version": seen}, format="json")
+    assert stale.status_code == 409 and stale.json()["code"] == "conflict"
+    fresh = staff.get(url("api-ticket", case.number)).json()["version"]
+    assert staff.post(url("api-ticket-close", case.number), {"version": fresh}, format="json").status_code == 200
