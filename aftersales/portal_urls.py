@@ -13,6 +13,7 @@ urlpatterns = [
     path("orders/", order_views.order_list, name="order-list"),
     path("orders/<str:number>/", order_views.order_detail, name="order-detail"),
     path("cases/", case_views.case_list, name="case-list"),
+    path("cases/timeline/", case_views.timeline, name="timeline"),
     path("cases/<str:number>/", case_views.case_detail, name="case-detail"),
     path("cases/<str:number>/feedback/", case_views.case_feedback, name="case-feedback"),
     path("cases/<str:number>/attachments/", case_views.case_attachment_upload, name="case-attachment-upload"),

@@ -28,6 +28,16 @@ def case_timeline(user, case: Case) -> QuerySet[CaseEvent]:
     return events if is_case_staff(user) else events.filter(public=True)
 
 
+def customer_timeline(customer) -> QuerySet[CaseEvent]:
+    """One timeline across all the customer's cases (tickets, returns, repairs, claims), newest first:
+    only what they are shown on each case's own page."""
+    return (
+        CaseEvent.objects.filter(case__customer=customer, public=True)
+        .select_related("actor", "case")
+        .order_by("-at", "-id")
+    )
+
+
 def case_detail_queryset(user) -> QuerySet[Case]:
     return cases_visible_to(user).prefetch_related(
         "attachments",

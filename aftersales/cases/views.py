@@ -37,6 +37,14 @@ def case_list(request):
 
 
 @login_required
+@require_GET
+def timeline(request):
+    """Everything that happened on the customer's cases, of every kind, on one page."""
+    page = Paginator(selectors.customer_timeline(request.user), 50).get_page(request.GET.get("page"))
+    return render(request, "cases/timeline.html", {"page": page})
+
+
+@login_required
 def case_detail(request, number):
     case = _case(request, number)
     note_form = NoteForm()

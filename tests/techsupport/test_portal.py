@@ -114,3 +114,18 @@ def test_another_customers_ticket_is_a_404(client, other_customer, open_ticket):
     assert client.get(reverse("portal:case-detail", args=[case.number])).status_code == 404
     assert client.post(reverse("support:reply", args=[case.number]), {"body": "x"}).status_code == 404
     assert not case.events.filter(note="x").exists()
+
+
+def test_one_timeline_across_tickets_and_the_other_cases(portal, customer, other_customer, agent, open_ticket):
+    ret = factories.open_case(customer=customer)
+    ticket = open_ticket(related_case=ret)
+    tickets.reply(case=ticket, actor=agent, body="Looked into your return.")
+    tickets.reply(case=ticket, actor=agent, body="Staff-only remark", public=False)
+    theirs = factories.open_case(customer=other_customer)
+    page = portal.get(reverse("portal:timeline"))
+    assert page.status_code == 200
+    content = page.content.decode()
+    assert ret.number in content and ticket.number in content and theirs.number not in content
+    assert "Looked into your return." in content and "Staff-only remark" not in content
+    # Newest first: the answer comes before the return's opening.
+    assert content.index("Looked into your return.") < content.index(f">{ret.number}<")
