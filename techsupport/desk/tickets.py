@@ -284,7 +284,8 @@ class TicketAdmin(TicketColumns, admin.ModelAdmin):
             body = selectors.render_canned(canned, case, request.user) if canned else body
         public = post.get("visibility", "public") != "note"
         then = post.get("then", "")
-        tickets.reply(case=case, actor=request.user, body=body, public=public, then=then)
+        photos = request.FILES.getlist("photos")
+        tickets.reply(case=case, actor=request.user, body=body, public=public, then=then, photos=photos)
         if not public:
             return _("The internal note was added.")
         if then:

@@ -173,7 +173,7 @@ def _hours(minutes_: int) -> str:
 
 @transaction.atomic
 def reply(
-    *, case: Case, actor, body: str, public: bool = True, then: str = "", now: datetime | None = None
+    *, case: Case, actor, body: str, public: bool = True, then: str = "", photos=(), now: datetime | None = None
 ) -> CaseEvent:
     """R-SUP-4: staff answer the customer (public) or leave an internal note. A public answer meets
     the first/next response target and accepts a new ticket; `then` moves it on ("ask_customer":
@@ -187,7 +187,10 @@ def reply(
     case, ticket = _locked(case)
     if case.status == CLOSED:
         raise InvalidTransition(_("The ticket is closed."))
+    # Images go on the case (the customer sees a case's images, so they belong to public answers).
     if not public:
+        if photos:
+            raise ValidationFailed(fields={"photos": [_("Images are sent with a reply to the customer.")]})
         return case_services.add_note(case=case, actor=actor, note=body, public=False, data={"reply": "note"})
 
     if case.status == NEW:
@@ -196,6 +199,7 @@ def reply(
         Case.objects.filter(pk=case.pk).update(assignee=actor)
         case.assignee = actor
     event = case_services.add_note(case=case, actor=actor, note=body, public=True, data={"reply": "agent"})
+    add_attachments(case=case, uploaded_by=actor, uploads=list(photos))
     clock.answered(ticket, now)
     if then == "ask_customer" and case.status in (NEW, OPEN):
         case = _move(case, "ask_customer", actor, public=False)

@@ -254,6 +254,22 @@ def test_an_internal_note_stays_internal(client, agent, open_ticket, at_work):
     assert notices(response) == ["Some fields are not valid. Only a reply to the customer can move the ticket on."]
 
 
+def test_r_sup_4_a_public_reply_carries_images_for_the_customer(client, agent, customer, open_ticket, at_work):
+    case = open_ticket()
+    client.force_login(agent)
+    response = post_form(client, case, "ticket-reply", body="Press these two buttons.", photos=[photo()])
+    assert notices(response) == ["The reply was sent to the customer."]
+    [image] = case.attachments.all()
+    assert image.uploaded_by == agent and image.original_name == "parcel.png"
+    client.force_login(customer)
+    assert client.get(reverse("portal:attachment-download", args=[image.pk])).status_code == 200
+    # An internal note takes no images: they would show on the customer's page.
+    client.force_login(agent)
+    response = post_form(client, case, "ticket-reply", body="see", visibility="note", photos=[photo()])
+    assert notices(response) == ["Some fields are not valid. Images are sent with a reply to the customer."]
+    assert case.attachments.count() == 1
+
+
 def test_an_empty_reply_is_refused_with_a_message(client, agent, open_ticket, at_work):
     case = open_ticket()
     client.force_login(agent)
