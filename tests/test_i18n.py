@@ -75,3 +75,23 @@ def test_portal_and_dashboard_speak_chinese_after_the_switch(client):
     client.force_login(agent)
     client.post(reverse("set_language"), {"language": "zh-hans", "next": "/"})
     assert "管理后台" in client.get(reverse("admin:index")).content.decode()
+
+
+@pytest.mark.django_db
+def test_the_profile_language_wins_over_the_browser_then_the_browser_decides(client):
+    chinese = factories.CustomerFactory(preferred_language="zh-hans")
+    client.force_login(chinese)
+    page = client.get(reverse("portal:case-list"), HTTP_ACCEPT_LANGUAGE="en")
+    assert "我的售后" in page.content.decode() and page["Content-Language"] == "zh-hans"
+
+    plain = factories.CustomerFactory(preferred_language="")
+    client.force_login(plain)
+    page = client.get(reverse("portal:case-list"), HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9")
+    assert page["Content-Language"] == "zh-hans"
+    page = client.get(reverse("portal:case-list"), HTTP_ACCEPT_LANGUAGE="en")
+    assert page["Content-Language"] == "en"
+
+    # The header's switch sets the profile, so it holds on the next device too.
+    client.post(reverse("set_language"), {"language": "zh-hans", "next": "/"})
+    plain.refresh_from_db()
+    assert plain.preferred_language == "zh-hans"
