@@ -23,7 +23,7 @@ from aftersales.cases.models import Case, CaseKind, Feedback, FeedbackReason
 from aftersales.finance.models import Refund
 from aftersales.orders.models import Brand, Category, OrderLine, Product
 
-ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
 TOP_PRODUCTS = 15
 # Up to this many days a bucket is a day; longer periods count by week (Monday to Sunday).
 DAILY_UP_TO_DAYS = 31
@@ -217,6 +217,11 @@ def _in_period(field: str, filters: Filters) -> Q:
     return Q(**{f"{field}__gte": start, f"{field}__lt": end})
 
 
+def _money(value) -> Decimal:
+    """A database sum as money: SQLite hands back Decimal('200'), PostgreSQL Decimal('200.00')."""
+    return Decimal(value or 0).quantize(CENT)
+
+
 def _choices(model, field: str) -> dict[str, str]:
     return {value: str(label) for value, label in model._meta.get_field(field).choices}
 
@@ -371,7 +376,8 @@ def refund_totals(filters: Filters) -> list[RefundRow]:
         labels = dict(choices.choices)
         rows = qs.values_list(by).annotate(n=Count("pk"), total=Sum("amount")).order_by("-total", by)
         out += [
-            RefundRow(by=by, key=key, label=str(labels.get(key, key)), count=n, total=total) for key, n, total in rows
+            RefundRow(by=by, key=key, label=str(labels.get(key, key)), count=n, total=_money(total))
+            for key, n, total in rows
         ]
     return out
 
@@ -391,7 +397,7 @@ def price_protection_totals(filters: Filters) -> list[CompensationRow]:
         .order_by("-compensated", "destination")
     )
     return [
-        CompensationRow(destination=d, label=labels.get(d, d), count=n, compensated=paid, revoked=back)
+        CompensationRow(destination=d, label=labels.get(d, d), count=n, compensated=_money(paid), revoked=_money(back))
         for d, n, paid, back in rows
     ]
 
