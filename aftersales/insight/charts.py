@@ -14,6 +14,7 @@ from datetime import date
 import matplotlib
 from django.utils.translation import gettext as _
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from .selectors import (
     CompensationRow,
@@ -89,6 +90,7 @@ def volumes(rows: list[VolumeRow], *, buckets: list[date], kind_labels: dict[str
         step = max(1, len(buckets) // 12)
         axes.set_xticks(list(positions)[::step], [_day(b) for b in buckets][::step])
         axes.set_ylabel(label(_("Cases opened")))
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
         axes.legend(loc="upper left", fontsize=8)
 
     return _render("volumes", draw)
@@ -105,6 +107,8 @@ def _barh(name: str, labels: list[str], values: list, *, xlabel: str, fmt: str =
         axes.invert_yaxis()
         axes.bar_label(bars, labels=[label(fmt.format(v)) for v in values], padding=2, fontsize=8)
         axes.set_xlabel(label(xlabel))
+        if all(isinstance(v, int) for v in values):
+            axes.xaxis.set_major_locator(MaxNLocator(integer=True))
 
     return _render(name, draw, height=max(2.4, 0.6 + 0.28 * len(values)))
 
@@ -154,6 +158,7 @@ def _trend(name: str, buckets: list[date], values: list, counts: list[int], *, y
         positions = range(len(buckets))
         axes.bar(positions, counts, color="#dddddd", label=label(_("Count")))
         axes.set_ylabel(label(_("Count")))
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
         line = axes.twinx()
         line.plot(positions, [None if v is None else float(v) for v in values], marker="o", color="#417690")
         line.set_ylim(*ylim)
