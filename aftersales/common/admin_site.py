@@ -26,6 +26,9 @@ def brand(site: admin.AdminSite = admin.site) -> None:
     site.site_title = site_header
     site.index_title = _("Staff dashboard")
     site.enable_nav_sidebar = True
+    # Pages that belong to no model hang off the site itself. `admin.site` is Django's own AdminSite
+    # (not a subclass every app would have to be pointed at), so its `get_urls` and `index` are wrapped
+    # on the instance, once; `site.urls` is read when the URLconf loads, after the admin modules ran.
     if not getattr(site, "pages_added", False):
         site.pages_added = True
         site_urls, site_index = site.get_urls, site.index

@@ -5,6 +5,7 @@ permission on, so the check is the role groups themselves (`aftersales.accounts.
 staff user gets 403, and the admin site sends everyone else to its login."""
 
 import csv
+from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
@@ -61,7 +62,7 @@ def _dates(period: dict) -> dict:
 
 def _csv(chart, filters) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    name = f"{chart.name}-{filters.start:%Y%m%d}-{filters.end:%Y%m%d}.csv"
+    name = f"{chart.name}-{filters.start:%Y%m%d}-{filters.end - timedelta(days=1):%Y%m%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     response.write("\ufeff")  # so spreadsheet programs read the file as UTF-8
     writer = csv.writer(response)

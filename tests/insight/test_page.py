@@ -119,6 +119,7 @@ def test_csv_numbers_equal_the_selectors(client, finance, world):
         response = client.get(PAGE, {**MARCH_QUERY, "csv": chart.name})
         assert response.status_code == 200, chart.name
         assert response["Content-Type"].startswith("text/csv")
+        assert f'filename="{chart.name}-20260301-20260331.csv"' in response["Content-Disposition"]
         header, *rows = _csv(response)
         assert header == [str(title) for title in chart.header()]
         assert rows == [[str(value) for value in row] for row in chart.table(chart.rows(MARCH))], chart.name
