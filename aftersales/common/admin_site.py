@@ -6,6 +6,7 @@ sets its titles. The titles are lazy so they follow `settings.SHOP_NAME` (and te
 
 from django.conf import settings
 from django.contrib import admin
+from django.urls import path
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -25,6 +26,30 @@ def brand(site: admin.AdminSite = admin.site) -> None:
     site.site_title = site_header
     site.index_title = _("Staff dashboard")
     site.enable_nav_sidebar = True
+    # Pages that belong to no model hang off the site itself. `admin.site` is Django's own AdminSite
+    # (not a subclass every app would have to be pointed at), so its `get_urls` and `index` are wrapped
+    # on the instance, once; `site.urls` is read when the URLconf loads, after the admin modules ran.
+    if not getattr(site, "pages_added", False):
+        site.pages_added = True
+        site_urls, site_index = site.get_urls, site.index
+        site.get_urls = lambda: [*pages(site), *site_urls()]
+        site.index = lambda request, extra_context=None: site_index(
+            request, {**(extra_context or {}), **index_context(request)}
+        )
+
+
+def pages(site: admin.AdminSite) -> list:
+    """The dashboard's pages that belong to no model: /admin/insight/ (R-FB-2)."""
+    from aftersales.insight.views import insight_page
+
+    return [path("insight/", site.admin_view(lambda request: insight_page(request, site)), name="insight")]
+
+
+def index_context(request) -> dict:
+    """What the index's shortcut boxes of those pages need to know."""
+    from aftersales.insight.views import can_see
+
+    return {"insight_visible": can_see(request.user)}
 
 
 class ViewOnlyMixin:
