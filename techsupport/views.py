@@ -19,6 +19,8 @@ from aftersales.orders.selectors import orders_visible_to
 
 from . import selectors
 from .forms import QuestionForm, ReplyForm, TicketForm
+from .kb import selectors as kb_selectors
+from .kb import services as kb_services
 from .models import Deflection
 from .services import tickets
 
@@ -44,9 +46,6 @@ def new_ticket(request):
     """GET ?question=…: the suggestions for the question (recorded, R-SUP-5), then the ticket form;
     GET without a question: step one. POST: open the ticket. `?order=` / `?case=` / `?product=`
     preselect what it is about (links from an order's or a case's page)."""
-    from .kb import selectors as kb_selectors
-    from .kb import services as kb_services
-
     choices = _choices(request.user)
     initial = {k: request.GET[k] for k in ("order", "product") if request.GET.get(k)}
     if request.GET.get("case"):
@@ -106,8 +105,6 @@ def _open(request, form: TicketForm, choices):
         photos=request.FILES.getlist("photos"),
     )
     if data.get("deflection"):
-        from .kb import services as kb_services
-
         deflection = Deflection.objects.filter(pk=data["deflection"], customer=request.user).first()
         if deflection is not None:
             kb_services.ticket_opened(deflection=deflection, customer=request.user, case=case)

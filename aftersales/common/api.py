@@ -73,3 +73,10 @@ def multipart_json(request, field: str = "data") -> dict:
     if not isinstance(body, dict):
         raise ValidationFailed(fields={field: [_("Not a JSON object.")]})
     return body
+
+
+def valid(serializer_class, data) -> dict:
+    """The validated data of a request body, or a 400 in the one error shape (`exception_handler`)."""
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

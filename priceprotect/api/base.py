@@ -26,12 +26,6 @@ def percent(**kwargs):
     return serializers.DecimalField(max_digits=6, decimal_places=2, **kwargs)
 
 
-def valid(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
 class PriceProtectionRefusalOutput(serializers.Serializer):
     rule = serializers.CharField(help_text="The DOMAIN.md rule, e.g. R-PP-2.")
     message = serializers.CharField()

@@ -9,12 +9,13 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from aftersales.common.api import valid
 from aftersales.common.errors import NotAllowed, ValidationFailed
 from aftersales.orders.selectors import product_by_sku
 
 from .. import selectors
 from ..workflow import REVIEW
-from .base import money, valid
+from .base import money
 
 
 class Exposure(APIView):

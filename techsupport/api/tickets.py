@@ -13,6 +13,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from aftersales.common.api import valid
 from aftersales.common.errors import NotAllowed
 
 from ..models import Category, Channel, Priority, SlaFlag, Team, Ticket
@@ -32,12 +33,6 @@ def visible_tickets(user):
     if not user.is_authenticated:
         return qs.none()
     return qs if is_desk(user) else qs.filter(case__customer=user)
-
-
-def valid(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 class TicketMessageOutput(serializers.Serializer):

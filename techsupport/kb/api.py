@@ -19,6 +19,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from aftersales.common.api import valid
 from aftersales.common.errors import ValidationFailed
 from aftersales.orders.models import Product
 
@@ -27,12 +28,6 @@ from . import selectors, services
 
 ID_MAX = 2**63 - 1
 SEARCH_LIMIT = 50
-
-
-def valid(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _product(pk) -> Product | None:

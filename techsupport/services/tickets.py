@@ -374,7 +374,8 @@ def escalate(
 def _resolve(case: Case, ticket: Ticket, actor, now: datetime) -> Case:
     case = _move(case, "resolve", actor)
     clock.pause(ticket, now)
-    clock.answered(ticket, now) if ticket.first_responded_at else None
+    if ticket.first_responded_at:  # a resolution answers any message still waiting for a reply
+        clock.answered(ticket, now)
     ticket.resolved_at, ticket.waiting_since, ticket.reminded_at = now, None, None
     return case
 

@@ -14,12 +14,6 @@ def money(**kwargs):
     return serializers.DecimalField(**MONEY, **kwargs)
 
 
-def valid(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
 def body_and_photos(request) -> tuple[dict, list]:
     """JSON, or multipart/form-data with the JSON object as a string in `data` and images as `photos`."""
     if not request.content_type.startswith("multipart/"):

@@ -8,13 +8,13 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from aftersales.common.api import valid
 from aftersales.common.errors import NotAllowed, ValidationFailed
 from aftersales.orders.authentication import IsStorefront, StorefrontAuthentication
 from aftersales.orders.selectors import orders_visible_to
 
 from .. import selectors, services
 from ..models import Unit
-from .base import valid
 
 
 class WarrantyCoverageOutput(serializers.Serializer):

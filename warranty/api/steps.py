@@ -7,9 +7,11 @@ from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from aftersales.common.api import valid
+
 from .. import services
 from ..policy import Diagnosis, Exclusion
-from .base import TEXT_MAX, WarrantyMultipartInput, body_and_photos, money, valid
+from .base import TEXT_MAX, WarrantyMultipartInput, body_and_photos, money
 from .claims import WarrantyClaimOutput, WarrantyPartOutput, claim_case, render
 
 
