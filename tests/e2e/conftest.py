@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.utils import translation
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.factories import PASSWORD
@@ -58,16 +59,21 @@ def browser_problems() -> list[str]:
 
 @pytest.fixture
 def log_in(browser, live_server, browser_problems):
-    """log_in(user, url) -> a page of a fresh browser context (its own cookies) that opened `url`,
-    was sent to the login page and logged in there, and is back on `url`."""
+    """log_in(user, url, language="en", width=1280) -> a page of a fresh browser context (its own cookies)
+    that opened `url`, was sent to the login page and logged in there, and is back on `url`.
+
+    `language` is the browser's (Accept-Language, so the login page is already in it); a user whose
+    profile names a language sees that one once logged in. `width` 390 is a phone's screen."""
     contexts = []
 
     def on_response(response):
         if response.status >= 400:
             browser_problems.append(f"{response.status} {response.request.method} {response.url}")
 
-    def log_in(user, url: str) -> Page:
-        context = browser.new_context(base_url=live_server.url, locale="en-US", viewport={"width": 1280, "height": 900})
+    def log_in(user, url: str, language: str = "en", width: int = 1280) -> Page:
+        locale = {"en": "en-US", "zh-hans": "zh-CN"}[language]
+        viewport = {"width": width, "height": 900 if width > 600 else 844}
+        context = browser.new_context(base_url=live_server.url, locale=locale, viewport=viewport)
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
         context.on("response", on_response)
@@ -77,7 +83,9 @@ def log_in(browser, live_server, browser_problems):
         # The portal's login form and the dashboard's (Django admin) name their fields alike.
         page.locator('input[name="username"]').fill(user.email)
         page.locator('input[name="password"]').fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
+        with translation.override(language):
+            log_in_button = translation.gettext("Log in")
+        page.get_by_role("button", name=log_in_button).click()
         expect(page).to_have_url(live_server.url + url)
         return page
 
