@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "aftersales.orders",
     "aftersales.cases",
     "aftersales.finance",
+    "aftersales.insight",
     # feature apps
     "returns",
     "warranty",
@@ -191,6 +192,7 @@ DEADLINE_SWEEP_INTERVAL_SECONDS = env.float("DEADLINE_SWEEP_INTERVAL_SECONDS", d
 DEADLINE_SWEEP_BATCH_SIZE = env.int("DEADLINE_SWEEP_BATCH_SIZE", default=5000)
 # Price protection: how often prices recorded ahead of time are checked for taking effect (R-PP).
 PRICE_DROP_SWEEP_INTERVAL_SECONDS = env.float("PRICE_DROP_SWEEP_INTERVAL_SECONDS", default=600.0)
+WEEKLY_SUMMARY_HOUR = env.int("WEEKLY_SUMMARY_HOUR", default=8)
 CELERY_BEAT_SCHEDULE = {
     "sweep-case-deadlines": {
         "task": "aftersales.cases.tasks.sweep_deadlines",
@@ -219,6 +221,11 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-prices-taking-effect": {
         "task": "priceprotect.tasks.sweep_prices_taking_effect",
         "schedule": PRICE_DROP_SWEEP_INTERVAL_SECONDS,
+    },
+    # R-FB-2: last week's figures to supervisors, Monday morning in the shop's time zone.
+    "send-weekly-summaries": {
+        "task": "aftersales.insight.tasks.send_weekly_summaries",
+        "schedule": crontab(day_of_week="mon", hour=WEEKLY_SUMMARY_HOUR, minute=0),
     },
 }
 if SUPPORT_IMAP_URL:

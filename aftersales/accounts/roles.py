@@ -74,6 +74,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "finance.view_refundsettings",
         "finance.change_refundsettings",
         *_LEDGER_READ,
+        "insight.view_insight",
     ],
     SUPERVISOR: _ORDER_READ
     + _CASE_WORK
@@ -129,6 +130,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "cases.view_followup",
         "cases.add_followup",
         "cases.change_followup",
+        "insight.view_insight",
+        "insight.receive_weekly_summary",
     ],
 }
 

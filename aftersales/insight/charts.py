@@ -55,11 +55,16 @@ def clean(svg: str) -> str:
     return _HANDLERS.sub("", _SCRIPT.sub("", svg))
 
 
-def _render(name: str, draw, *, height: float = 3.2) -> str:
+def _render(name: str, draw, *, height: float = 3.2, png: bool = False) -> str | bytes:
+    """The figure as SVG text for the page, or as PNG bytes for an e-mail (mail programs show no SVG)."""
     with matplotlib.rc_context({**STYLE, "svg.hashsalt": name}), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # missing glyphs of a font that is not installed
         figure = Figure(figsize=(8, height), layout="constrained")
         draw(figure)
+        if png:
+            out = io.BytesIO()
+            figure.savefig(out, format="png", dpi=100, metadata={"Software": None})
+            return out.getvalue()
         out = io.StringIO()
         figure.savefig(out, format="svg", metadata={"Date": None})
     return clean(out.getvalue())
@@ -75,7 +80,9 @@ def _day(day: date) -> str:
     return f"{day:%m-%d}"
 
 
-def volumes(rows: list[VolumeRow], *, buckets: list[date], kind_labels: dict[str, str]) -> str:
+def volumes(
+    rows: list[VolumeRow], *, buckets: list[date], kind_labels: dict[str, str], png: bool = False
+) -> str | bytes:
     def draw(figure):
         axes = figure.subplots()
         if not rows:
@@ -93,7 +100,7 @@ def volumes(rows: list[VolumeRow], *, buckets: list[date], kind_labels: dict[str
         axes.yaxis.set_major_locator(MaxNLocator(integer=True))
         axes.legend(loc="upper left", fontsize=8)
 
-    return _render("volumes", draw)
+    return _render("volumes", draw, png=png)
 
 
 def _barh(name: str, labels: list[str], values: list, *, xlabel: str, fmt: str = "{}") -> str:

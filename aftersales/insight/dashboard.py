@@ -14,7 +14,7 @@ from . import charts, selectors
 from .selectors import Filters
 
 
-def _kinds() -> dict[str, str]:
+def kind_labels() -> dict[str, str]:
     return {value: str(label) for value, label in CaseKind.choices} | {
         "return": str(CaseKind.RETURN.label),
         "warranty": str(CaseKind.WARRANTY.label),
@@ -41,7 +41,7 @@ CHARTS = [
         "volumes",
         _("Cases opened"),
         selectors.case_volumes,
-        lambda rows, f: charts.volumes(rows, buckets=f.buckets(), kind_labels=_kinds()),
+        lambda rows, f: charts.volumes(rows, buckets=f.buckets(), kind_labels=kind_labels()),
         lambda: [_("Period starting"), _("Kind"), _("Cases")],
         lambda rows: [[f"{r.bucket:%Y-%m-%d}", r.kind, r.count] for r in rows],
     ),
@@ -49,7 +49,7 @@ CHARTS = [
         "reasons",
         _("Reasons"),
         selectors.case_reasons,
-        lambda rows, f: charts.reasons(rows, kind_labels=_kinds()),
+        lambda rows, f: charts.reasons(rows, kind_labels=kind_labels()),
         lambda: [_("Kind"), _("Reason"), _("Label"), _("Cases")],
         lambda rows: [[r.kind, r.reason, r.label, r.count] for r in rows],
     ),
@@ -65,7 +65,7 @@ CHARTS = [
         "resolution",
         _("Time to resolution"),
         selectors.resolution_times,
-        lambda rows, f: charts.resolution(rows, kind_labels=_kinds()),
+        lambda rows, f: charts.resolution(rows, kind_labels=kind_labels()),
         lambda: [_("Kind"), _("Closed cases"), _("Median (hours)"), _("90th percentile (hours)")],
         lambda rows: [[r.kind, r.count, r.median_hours, r.p90_hours] for r in rows],
     ),

@@ -1,8 +1,7 @@
 """The insight page (R-FB-2) in the staff dashboard, and each chart's CSV download.
 
-Who sees it: supervisors and finance staff (and superusers). There is no model to hang a Django
-permission on, so the check is the role groups themselves (`aftersales.accounts.roles`); any other
-staff user gets 403, and the admin site sends everyone else to its login."""
+Who sees it: whoever holds `insight.view_insight` — the supervisor and finance roles, and superusers;
+any other staff user gets 403, and the admin site sends everyone else to its login."""
 
 import csv
 from datetime import timedelta
@@ -13,16 +12,12 @@ from django.template.response import TemplateResponse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from aftersales.accounts.roles import FINANCE, SUPERVISOR
-
 from .dashboard import BY_NAME, CHARTS
 from .forms import InsightForm
 
-ROLES = (SUPERVISOR, FINANCE)
-
 
 def can_see(user) -> bool:
-    return user.is_active and (user.is_superuser or user.groups.filter(name__in=ROLES).exists())
+    return user.has_perm("insight.view_insight")
 
 
 def insight_page(request, admin_site):
