@@ -51,7 +51,7 @@ def exception_handler(exc, context):
     if response is None:
         return None  # a real bug: let Django log it and answer 500
     if isinstance(exc, exceptions.ValidationError):
-        response.data = error_body("invalid", "Some fields are not valid.", _flatten(exc.detail))
+        response.data = error_body("invalid", ValidationFailed.default_message, _flatten(exc.detail))
         response.status_code = status.HTTP_400_BAD_REQUEST
     else:
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
