@@ -66,3 +66,13 @@ def test_notifications_page_lists_and_marks_read(client, customer, agent):
     assert case.number in page
     client.post(reverse("portal:notification-list"))
     assert not customer.notifications.filter(read_at__isnull=True).exists()
+
+
+def test_a_link_in_a_notification_is_clickable_and_the_rest_stays_escaped(client, customer):
+    """E.g. the price-drop notification's one-click claim link (R-PP-1)."""
+    url = "http://127.0.0.1:8000/price-protection/SO00000042/"
+    customer.notifications.create(title="Price drop", body=f"<b>Claim</b> it in one click:\n{url}")
+    client.force_login(customer)
+    page = client.get(reverse("portal:notification-list")).content.decode()
+    assert f'<a href="{url}" rel="nofollow">{url}</a>' in page
+    assert "&lt;b&gt;Claim&lt;/b&gt; it in one click:<br>" in page and "<b>Claim</b>" not in page
