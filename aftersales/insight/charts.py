@@ -13,6 +13,7 @@ from datetime import date
 
 import matplotlib
 from django.utils.translation import gettext as _
+from matplotlib import font_manager
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
@@ -30,10 +31,17 @@ from .selectors import (
 
 matplotlib.use("Agg")  # no display; figures are drawn off-screen and saved as SVG
 
+FONTS = ["DejaVu Sans", "WenQuanYi Zen Hei", "Noto Sans CJK SC"]
+# Matplotlib falls back glyph by glyph only across the fonts named in font.family, never within the
+# generic "sans-serif" (which resolves to its first installed font): with "sans-serif" alone, Chinese
+# labels were measured in DejaVu Sans (which has no CJK glyphs) and drawn wider than the room made for
+# them, so the browser cut them off. Only installed fonts are named (a missing one logs a warning each
+# time a text is measured); the SVG still lists them all for the reader's browser, through sans-serif.
+_INSTALLED = {font.name for font in font_manager.fontManager.ttflist}
 STYLE = {
     "svg.fonttype": "none",
-    "font.family": "sans-serif",
-    "font.sans-serif": ["DejaVu Sans", "WenQuanYi Zen Hei", "Noto Sans CJK SC"],
+    "font.family": [*(name for name in FONTS if name in _INSTALLED), "sans-serif"],
+    "font.sans-serif": FONTS,
     "font.size": 9,
     "axes.spines.top": False,
     "axes.spines.right": False,
@@ -53,6 +61,14 @@ def clean(svg: str) -> str:
     start = svg.find("<svg")
     svg = svg[start:] if start >= 0 else ""
     return _HANDLERS.sub("", _SCRIPT.sub("", svg))
+
+
+def labelled(svg: str, element_id: str) -> str:
+    """The chart as one image named by the element `element_id` (its heading on the page), for screen
+    readers: role="img" and aria-labelledby on the <svg> element."""
+    if not svg.startswith("<svg"):
+        return svg
+    return f'<svg role="img" aria-labelledby="{element_id}"{svg[len("<svg") :]}'
 
 
 def _render(name: str, draw, *, height: float = 3.2, png: bool = False) -> str | bytes:

@@ -5,6 +5,7 @@ from datetime import timedelta
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from aftersales.cases.models import CaseKind
 from aftersales.orders.models import Brand, Category, Product
@@ -16,8 +17,13 @@ MAX_DAYS = 366
 
 
 class InsightForm(forms.Form):
-    start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
-    end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    # "period": plain "From"/"To" are a return label's sender and a refund's destination in Chinese.
+    start = forms.DateField(
+        label=pgettext_lazy("period", "From"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    end = forms.DateField(
+        label=pgettext_lazy("period", "To"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     category = forms.ModelChoiceField(
         label=_("Category"), queryset=Category.objects.order_by("name"), required=False, empty_label=_("All")
     )

@@ -99,5 +99,6 @@ def test_the_permission_is_the_subscription(world, mailoutbox):
 
 def test_beat_sends_it_on_monday_mornings():
     entry = settings.CELERY_BEAT_SCHEDULE["send-weekly-summaries"]
+    celery_app.loader.import_default_modules()  # what a worker does at start: autodiscovers the tasks
     assert entry["task"] in celery_app.tasks
     assert entry["schedule"].day_of_week == {1} and entry["schedule"].hour == {settings.WEEKLY_SUMMARY_HOUR}
