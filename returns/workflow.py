@@ -145,19 +145,30 @@ def _deadline_actions(kind: str) -> list[DeadlineAction]:
     actions = []
     if kind in (CaseKind.RETURN, CaseKind.EXCHANGE):
         actions += [
-            DeadlineAction(name=REMIND_UNSHIPPED, handler=deadlines.remind_unshipped),
+            DeadlineAction(
+                name=REMIND_UNSHIPPED,
+                handler=deadlines.remind_unshipped,
+                label=_("remind the customer to ship the parcel"),
+            ),
             DeadlineAction(
                 name=EXPIRE_UNSHIPPED,
                 transition="expire",
+                label=_("close the request: the parcel was not shipped"),
                 note=_(
                     "The parcel was not shipped within the deadline after approval, so the request was closed "
                     "(R-RET-10)."
                 ),
             ),
-            DeadlineAction(name=INSPECTION_OVERDUE, handler=deadlines.inspection_overdue),
+            DeadlineAction(
+                name=INSPECTION_OVERDUE, handler=deadlines.inspection_overdue, label=_("escalate the late inspection")
+            ),
         ]
     if kind in (CaseKind.EXCHANGE, CaseKind.REISSUE):
-        actions.append(DeadlineAction(name=CONFIRM_RECEIPT, handler=deadlines.confirm_receipt))
+        actions.append(
+            DeadlineAction(
+                name=CONFIRM_RECEIPT, handler=deadlines.confirm_receipt, label=_("count the replacement as received")
+            )
+        )
     return actions
 
 

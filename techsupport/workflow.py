@@ -86,9 +86,9 @@ def workflows() -> list[Workflow]:
             final=frozenset({CLOSED}),
             transitions={t.name: t for t in ts},
             deadline_actions={
-                "sla": DeadlineAction("sla", handler=_sla_due),
-                "remind": DeadlineAction("remind", handler=_remind),
-                "auto_close": DeadlineAction("auto_close", handler=_auto_close),
+                "sla": DeadlineAction("sla", handler=_sla_due, label=_("check the SLA targets")),
+                "remind": DeadlineAction("remind", handler=_remind, label=_("remind the customer to answer")),
+                "auto_close": DeadlineAction("auto_close", handler=_auto_close, label=_("close the unanswered ticket")),
             },
             feedback_on=frozenset({CLOSED}),
             staff_steps_url=_staff_steps_url,

@@ -2,12 +2,15 @@
 
 import ast
 import gettext
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
 
+from aftersales.common.templatetags.money import money
 from tests import factories
 
 PO = Path(settings.BASE_DIR) / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
@@ -95,3 +98,32 @@ def test_the_profile_language_wins_over_the_browser_then_the_browser_decides(cli
     client.post(reverse("set_language"), {"language": "zh-hans", "next": "/"})
     plain.refresh_from_db()
     assert plain.preferred_language == "zh-hans"
+
+
+@pytest.mark.parametrize(
+    ("language", "amount", "currency", "shown"),
+    [
+        ("en", "1999", "CNY", "1,999.00 CNY"),
+        ("zh-hans", "1999", "CNY", "¥1999.00"),
+        ("zh-hans", "0.5", "", "¥0.50"),  # the shop's currency
+        ("zh-hans", "12.5", "USD", "12.50 USD"),
+        ("en", None, "CNY", ""),
+    ],
+)
+def test_money_is_written_the_way_the_language_writes_it(settings, language, amount, currency, shown):
+    """R-ORD-4: two decimals, the language's grouping, and the currency where the translation puts it."""
+    settings.SHOP_CURRENCY = "CNY"
+    with translation.override(language):
+        assert money(Decimal(amount) if amount else amount, currency) == shown
+
+
+@pytest.mark.django_db
+def test_staff_read_what_a_deadline_will_do_in_their_language_not_its_code():
+    case = factories.open_case()
+    case.deadline_action = "remind_unshipped"
+    with translation.override("zh-hans"):
+        assert case.get_deadline_action_display() == "提醒顾客寄回包裹"
+    with translation.override("en"):
+        assert case.get_deadline_action_display() == "remind the customer to ship the parcel"
+    case.deadline_action = "no_such_action"
+    assert case.get_deadline_action_display() == "no_such_action"

@@ -115,14 +115,20 @@ def _deadline_actions() -> list[DeadlineAction]:
         DeadlineAction(
             name=EXPIRE_UNSENT,
             transition="expire",
+            label=_("close the claim: the unit was not sent"),
             note=_("The unit was not sent within the deadline after acceptance, so the claim was closed."),
         ),
-        DeadlineAction(name=QUOTE_LAPSED, handler=deadlines.quote_lapsed),
-        DeadlineAction(name=LONG_REPAIR, handler=deadlines.long_repair),
-        DeadlineAction(name=CONFIRM_RECEIPT, handler=deadlines.confirm_receipt),
+        DeadlineAction(
+            name=QUOTE_LAPSED, handler=deadlines.quote_lapsed, label=_("no answer to the quote: send the unit back")
+        ),
+        DeadlineAction(
+            name=LONG_REPAIR, handler=deadlines.long_repair, label=_("repair too long: offer a free replacement")
+        ),
+        DeadlineAction(name=CONFIRM_RECEIPT, handler=deadlines.confirm_receipt, label=_("count the unit as delivered")),
         DeadlineAction(
             name=ACCESSORY_UNPAID,
             transition="accessory_unpaid",
+            label=_("cancel the claim: the accessory was not paid for"),
             note=_("The accessory was not paid for within the deadline, so the claim was cancelled."),
         ),
     ]

@@ -99,6 +99,11 @@ class Case(models.Model):
 
         return status_label(self.kind, self.status)
 
+    def get_deadline_action_display(self):
+        from .workflow import deadline_action_label
+
+        return deadline_action_label(self.kind, self.deadline_action)
+
 
 class CaseEvent(models.Model):
     """One line of a case's timeline: who did what and when. Append-only."""

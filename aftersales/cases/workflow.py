@@ -33,6 +33,7 @@ class DeadlineAction:
     transition: str = ""
     handler: Callable | None = None
     note: str = ""
+    label: str = ""  # translatable: what staff read for it on a case ("remind the customer to ship")
 
 
 @dataclass
@@ -104,6 +105,12 @@ def generic_move_allowed(flow: Workflow, t: Transition) -> bool:
 def status_label(kind: str, status: str) -> str:
     workflow = _registry.get(kind)
     return str(workflow.statuses.get(status, status)) if workflow else status
+
+
+def deadline_action_label(kind: str, name: str) -> str:
+    workflow = _registry.get(kind)
+    action = workflow.deadline_actions.get(name) if workflow else None
+    return str(action.label or name) if action else name
 
 
 class FeatureAppConfig(AppConfig):

@@ -370,7 +370,7 @@ def test_R_FIN_2_my_account_shows_my_balance_points_and_coupons_only(client, cus
 
     assert response.status_code == 200
     page = response.text
-    assert re.search(r'id="balance-total">\s*CNY 88\.00<', page)
+    assert re.search(r'id="balance-total">\s*88\.00 CNY<', page)
     assert re.search(r'id="points-total">\s*321<', page)
     assert "+88.00" in page and "RMA refund" in page
     assert mine.code in page and used.code in page and "Used" in page and "Valid" in page

@@ -179,7 +179,7 @@ def test_R_PP_1_R_PP_3_one_click_claims_and_the_page_then_shows_the_claim_and_it
     assert messages == [f"Your price-protection claim {claim.case.number} for 200.00 was filed: Compensated."]
     page = panel(response.content.decode())
     assert claim.case.number in page and '<span class="badge status-compensated">Compensated</span>' in page
-    assert '<strong class="pp-amount">200.00</strong>' in page
+    assert '<strong class="pp-amount">200.00 CNY</strong>' in page
     expires = formats.date_format(timezone.localtime(claim.coupon.expires_at), "SHORT_DATE_FORMAT")
     assert f"Coupon {claim.coupon.code}, valid until {expires}." in page
     assert cell(row(page, order.lines.get()), "pp-yield") == "200.00"

@@ -195,13 +195,13 @@ class CaseAdmin(admin.ModelAdmin):
         "opened_at",
         "closed_at",
         "deadline_at",
-        "deadline_action",
+        "deadline_action_label",
         "version",
         "updated_at",
     )
     fieldsets = (
         (None, {"fields": ("number", "kind", "status_label", "customer", "order", "subject", "assignee")}),
-        (_("Dates"), {"fields": ("opened_at", "closed_at", "deadline_at", "deadline_action", "updated_at")}),
+        (_("Dates"), {"fields": ("opened_at", "closed_at", "deadline_at", "deadline_action_label", "updated_at")}),
         (_("Bookkeeping"), {"classes": ("collapse",), "fields": ("version",)}),
     )
     inlines = [CaseEventInline, AttachmentInline, FollowUpInline]
@@ -209,6 +209,10 @@ class CaseAdmin(admin.ModelAdmin):
     @admin.display(description=_("status"), ordering="status")
     def status_label(self, obj):
         return obj.get_status_display()
+
+    @admin.display(description=_("at the deadline"))
+    def deadline_action_label(self, obj):
+        return obj.get_deadline_action_display() or "-"
 
     def has_add_permission(self, request):
         return False
