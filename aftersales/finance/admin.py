@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Sum
@@ -194,6 +195,7 @@ class RefundAdmin(ViewOnlyMixin, admin.ModelAdmin):
                     "reconciliation/", finance_view(self.reconciliation_view), name="{}_{}_reconciliation".format(*info)
                 ),
                 path("transfers/", finance_view(self.transfers_view), name="{}_{}_transfers".format(*info)),
+                path("export/", finance_view(self.export_view), name="{}_{}_export".format(*info)),
             ]
             + [
                 path(
@@ -259,6 +261,16 @@ class RefundAdmin(ViewOnlyMixin, admin.ModelAdmin):
     def _finance_only(self, request):
         if not request.user.has_perm(services.APPROVE_PERMISSION):
             raise PermissionDenied
+
+    def export_view(self, request):
+        """The queue as filtered on the list page (the same query string), as CSV."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            refunds = self.get_changelist_instance(request).get_queryset(request)
+        except IncorrectLookupParameters:  # a hand-edited query string: the list page explains it
+            return HttpResponseRedirect(reverse("admin:finance_refund_changelist") + "?e=1")
+        return _csv_download(reconciliation.queue_csv(refunds), f"refund-queue-{timezone.localdate():%Y%m%d}.csv")
 
     def reconciliation_view(self, request):
         """A day's refunds that moved money (CSV), and the differences with the gateway's records."""

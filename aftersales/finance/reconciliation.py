@@ -1,5 +1,5 @@
 """Proving what was paid (R-FIN-4): the daily reconciliation export and its check against the
-gateway, and the daily bank-transfer batch for COD refunds (R-FIN-2).
+gateway, the daily bank-transfer batch for COD refunds (R-FIN-2), and the queue as finance filtered it.
 
 Both export CSV (UTF-8 with a BOM, so spreadsheet programs open Chinese names correctly)."""
 
@@ -69,6 +69,34 @@ def export_csv(day: date) -> str:
     )
     header = ["refund", "paid_at", "order", "case", "source", "destination", "amount", "currency", "state"]
     return _csv([*header, "gateway_reference", "idempotency_key"], rows)
+
+
+def queue_csv(refunds) -> str:
+    """The refund queue as filtered in the dashboard, every refund whatever its state, oldest first."""
+    refunds = refunds.select_related("order", "case", "requested_by").order_by("created_at", "pk")
+    header = ["refund", "created_at", "order", "case", "source", "destination", "amount", "currency", "state"]
+    header += ["approvals", "approvals_required", "attempts", "paid_at", "requested_by", "last_error"]
+    rows = (
+        [
+            r.pk,
+            timezone.localtime(r.created_at).isoformat(timespec="seconds"),
+            r.order.number,
+            r.case.number if r.case_id else "",
+            r.source,
+            r.destination,
+            f"{r.amount:.2f}",
+            r.order.currency,
+            r.state,
+            r.approval_count,
+            r.approvals_required,
+            r.attempts,
+            timezone.localtime(r.paid_at).isoformat(timespec="seconds") if r.paid_at else "",
+            r.requested_by.email if r.requested_by_id else "",
+            r.last_error,
+        ]
+        for r in refunds.iterator(chunk_size=2000)
+    )
+    return _csv(header, rows)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,7 @@
 """The finance queue in the staff dashboard: filters and totals, decisions through the services."""
 
+import csv
+import io
 from decimal import Decimal
 
 import pytest
@@ -107,3 +109,29 @@ def test_R_FIN_4_reconciliation_and_transfer_pages_for_finance_only(client, fina
     assert reference in client.get(reverse("admin:finance_refund_transfers")).text
     client.post(reverse("admin:finance_refund_transfers"), {"action": "paid", "reference": reference})
     assert Refund.objects.get(destination="bank_transfer").state == "succeeded"
+
+
+def test_R_FIN_3_the_filtered_queue_downloads_as_csv(client, finance_staff, agent):
+    order = order_paid("9000.00")
+    small = refund("100.00", order=order, key="a")
+    large = refund("2500.00", order=order, key="b")
+    refund("50.00", order=order, key="c", destination=Refund.Destination.BALANCE)  # approved at once
+    client.force_login(finance_staff)
+    page = client.get(reverse("admin:finance_refund_changelist"), {"state": "pending_approval"}).text
+    assert reverse("admin:finance_refund_export") + "?state=pending_approval" in page
+
+    response = client.get(reverse("admin:finance_refund_export"), {"state": "pending_approval"})
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert [(int(r["refund"]), Decimal(r["amount"]), r["approvals_required"]) for r in rows] == [
+        (small.pk, Decimal("100.00"), "1"),
+        (large.pk, Decimal("2500.00"), "2"),
+    ]
+    assert {r["state"] for r in rows} == {"pending_approval"} and rows[0]["order"] == order.number
+    everything = client.get(reverse("admin:finance_refund_export")).content.decode("utf-8-sig")
+    assert len(list(csv.DictReader(io.StringIO(everything)))) == Refund.objects.count() == 3
+    bad = client.get(reverse("admin:finance_refund_export"), {"no_such_field": "1"})
+    assert bad.status_code == 302 and bad["Location"].endswith("?e=1")
+
+    client.force_login(agent)
+    assert client.get(reverse("admin:finance_refund_export")).status_code == 403
