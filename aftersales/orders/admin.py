@@ -226,7 +226,7 @@ class StorefrontAdmin(admin.ModelAdmin):
     list_display = ("name", "token_hint", "active", "webhook_url", "webhook_secret_hint", "created_at")
     list_filter = ("active",)
     search_fields = ("name",)
-    fields = ("name", "active", "token_hint", "webhook_url", "webhook_secret_hint", "created_at")
+    fields = ("name", "active", "token_hint", "webhook_url", "webhook_secret_hint", "payment_url", "created_at")
     readonly_fields = ("token_hint", "webhook_secret_hint", "created_at")
     actions = ["rotate_webhook_secret"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}

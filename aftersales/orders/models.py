@@ -4,9 +4,12 @@ Money is Decimal with 2 places in the shop currency (R-ORD-4); non-negative amou
 total identity are database constraints, not only Python checks.
 """
 
+import string
 from decimal import Decimal
+from urllib.parse import quote
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import URLValidator
 from django.db import models
@@ -174,6 +177,20 @@ class PriceChange(models.Model):
         return f"{self.product.sku} {self.price} ({self.get_kind_display()})"
 
 
+PAYMENT_URL_FIELDS = {"order", "case", "amount", "currency"}
+
+
+def validate_payment_url(value: str) -> None:
+    """An http(s) address whose only {placeholders} are PAYMENT_URL_FIELDS."""
+    try:
+        names = {name for _text, name, _spec, _conv in string.Formatter().parse(value) if name is not None}
+    except ValueError:
+        names = None
+    if names is None or not names <= PAYMENT_URL_FIELDS:
+        raise ValidationError(_("Use only {order}, {case}, {amount} and {currency} in braces."))
+    URLValidator(schemes=["http", "https"])(value.format_map(dict.fromkeys(PAYMENT_URL_FIELDS, "x")))
+
+
 class Storefront(models.Model):
     """A shop front that pushes orders; it authenticates with a token whose SHA-256 we keep.
 
@@ -193,6 +210,17 @@ class Storefront(models.Model):
         help_text=_("Where events for this storefront are POSTed (signed). Empty: no events are sent."),
     )
     webhook_secret = models.CharField(_("webhook signing secret"), max_length=100, blank=True, editable=False)
+    payment_url = models.CharField(
+        _("payment page"),
+        max_length=500,
+        blank=True,
+        validators=[validate_payment_url],
+        help_text=_(
+            "Where a customer pays what a case asks of them (an exchange's price difference, a repair quote, "
+            "an accessory): {order}, {case}, {amount} and {currency} are filled in. The storefront then "
+            "reports the payment through the API. Empty: no payment button; staff record payments by hand."
+        ),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
@@ -201,6 +229,13 @@ class Storefront(models.Model):
 
     def __str__(self):
         return self.name
+
+    def payment_link(self, *, order: str, case: str, amount: Decimal, currency: str) -> str:
+        """The payment page for one amount due, or "" when the storefront has none."""
+        if not self.payment_url or not self.active:
+            return ""
+        values = {"order": order, "case": case, "amount": f"{amount:.2f}", "currency": currency}
+        return self.payment_url.format_map({key: quote(value, safe="") for key, value in values.items()})
 
 
 class PaymentMode(models.TextChoices):

@@ -13,6 +13,7 @@ from django.utils import timezone
 from aftersales.cases.deadlines import sweep_due_deadlines
 from aftersales.cases.models import Case
 from aftersales.orders.guarantees import warranty_end, window_end
+from aftersales.orders.models import Storefront
 from returns.models import ReturnRequest
 from tests import factories
 from tests.returns.test_submit import photo
@@ -466,3 +467,19 @@ def test_warranty_forms_carry_a_csrf_token_and_a_post_without_one_is_refused(cus
     assert client.post(claim_url(line), claim_data()).status_code == 403
     assert client.post(reverse("warranty:register-serial", args=[line.pk]), {"serial_number": "X1"}).status_code == 403
     assert not Case.objects.exists() and not Unit.objects.exists()
+
+
+def test_R_WAR_3_a_repair_quote_owed_links_to_the_storefront_payment_page(client, customer, technician):
+    order = tv_order_for(customer)
+    order.storefront = Storefront.objects.create(
+        name="Web shop",
+        token_sha256="b" * 64,
+        token_hint="bbbb",
+        payment_url="https://shop.example/pay/{case}/{amount}",
+    )
+    order.save(update_fields=["storefront"])
+    case = excluded(order, technician)
+    client.force_login(customer)
+    client.post(step_url("accept-quote", case), {"version": case.version})
+    page = client.get(case_url(case)).content.decode()
+    assert f'<a class="button" href="https://shop.example/pay/{case.number}/850.00">Pay 850.00 CNY</a>' in page
