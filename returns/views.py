@@ -24,6 +24,8 @@ from .models import ReturnRequest
 from .policy import Kind, Reason
 
 LINE_FIELD = re.compile(r"^lines\.(\d+)\.")
+# The service's field names that the application form calls otherwise.
+SERVICE_FIELDS = {"kind": "option", "reason": "option"}
 
 
 @login_required
@@ -68,8 +70,8 @@ def apply(request, number):
     rows = _apply_rows(verdicts)
     questions = list(dict.fromkeys(q for row in rows for q in row["questions"]))
     line_errors: dict[int, list[str]] = {}
-    field_errors: dict[str, list[str]] = {}
-    error_message = ""
+    input_errors: dict[str, list[str]] = {}  # inputs ApplyForm does not declare: photos, report, lines
+    error_message, error_rule = "", ""
     status = 200
 
     if request.method == "POST" and pairs:
@@ -98,14 +100,17 @@ def apply(request, number):
                     report_valid_until=form.cleaned_data["report_valid_until"] if with_report else None,
                 )
             except DomainError as error:
-                error_message = str(error.message)
+                error_message, error_rule = str(error.message), getattr(error, "rule", "")
                 for key, messages_ in error.fields.items():
                     match = LINE_FIELD.match(key)
                     if match and int(match.group(1)) < len(chosen):
                         line_errors.setdefault(chosen[int(match.group(1))]["line"].pk, []).extend(map(str, messages_))
+                        continue
+                    field = SERVICE_FIELDS.get(key.split(".", 1)[0], key.split(".", 1)[0])
+                    if field in form.fields:  # next to the field, in the form's own markup
+                        form.add_error(field, [str(m) for m in messages_])
                     else:
-                        field = key.split(".", 1)[0]
-                        field_errors.setdefault(field, []).extend(map(str, messages_))
+                        input_errors.setdefault(field, []).extend(map(str, messages_))
             else:
                 messages.success(request, _("Your request %(number)s was submitted.") % {"number": case.number})
                 return redirect("portal:case-detail", number=case.number)
@@ -115,12 +120,11 @@ def apply(request, number):
     else:
         form = ApplyForm(pairs=pairs, initial={"option": request.GET.get("option", "")})
 
-    for field, errs in form.errors.items():
-        field_errors.setdefault(field, []).extend(errs)
     quantities = {row["line"].pk: request.POST.get(f"quantity-{row['line'].pk}", "") for row in rows}
     for row in rows:
         row["value"] = quantities[row["line"].pk]
         row["errors"] = line_errors.get(row["line"].pk, [])
+        row["input_id"] = f"quantity-{row['line'].pk}"  # its name too
     ticked = set(request.POST.getlist("condition"))
     context = {
         "order": order,
@@ -131,7 +135,9 @@ def apply(request, number):
         "no_reason_return": option_value(Kind.RETURN, Reason.NO_REASON),
         "exchange_prefix": f"{Kind.EXCHANGE}:",
         "error_message": error_message,
-        "field_errors": field_errors,
+        "error_rule": error_rule,
+        "input_errors": input_errors,
+        "more_problems": _apply_problems(rows, input_errors),
         "max_photos": settings.ATTACHMENT_MAX_PER_CASE,
         "variants": selectors.exchange_variants([row["line"] for row in rows if _exchange_open(row["verdict"])]),
         "report_options": " ".join(
@@ -142,6 +148,27 @@ def apply(request, number):
         "report_valid_until": request.POST.get("report_valid_until", ""),
     }
     return render(request, "returns/apply.html", context, status=status)
+
+
+def _apply_problems(rows, input_errors) -> list[dict]:
+    """The application's errors on inputs beyond ApplyForm, for the error summary's links: each line's
+    quantity, the lines as a whole, the photos and the inspection report."""
+    problems = [
+        {
+            "id": row["input_id"],
+            "label": _("Quantity of %(name)s") % {"name": row["line"].product_name},
+            "message": message,
+        }
+        for row in rows
+        for message in row["errors"]
+    ]
+    first_line = f"quantity-{rows[0]['line'].pk}" if rows else ""
+    inputs = {"lines": (first_line, _("Items and quantities")), "photos": ("id_photos", _("Photos"))}
+    inputs["report"] = ("id_report", _("Photo of the report"))
+    for name, messages_ in input_errors.items():
+        input_id, label = inputs.get(name, ("", ""))
+        problems += [{"id": input_id, "label": label, "message": message} for message in messages_]
+    return problems
 
 
 def _exchange_open(verdict) -> bool:

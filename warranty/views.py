@@ -75,7 +75,19 @@ def _products_page(request, page_number, *, line_errors=None, line_values=None, 
                 "value": (line_values or {}).get(line.pk, ""),
             }
         )
-    context = {"page": page, "rows": rows, "error_message": error_message, "serial_form": SerialForm()}
+    serial_form = SerialForm()
+    context = {
+        "page": page,
+        "rows": rows,
+        "error_message": error_message,
+        # The error summary's links to the serial number inputs that were refused.
+        "more_problems": [
+            {"id": f"serial-{row['line'].pk}", "label": serial_form["serial_number"].label, "message": message}
+            for row in rows
+            for message in row["errors"]
+        ],
+        "serial_form": serial_form,
+    }
     return render(request, "warranty/products.html", context, status=status)
 
 
@@ -160,7 +172,7 @@ def claim(request, line_id):
     shown = verdicts[fault] if fault else next(iter(verdicts.values()))
     accessories = selectors.line_accessories(line)
     offers = selectors.accessory_offers(accessories, shown.coverage)
-    field_errors: dict[str, list[str]] = {}
+    input_errors: dict[str, list[str]] = {}  # inputs ClaimForm does not declare: the photos
     error_message, error_rule = "", ""
     status = 200
 
@@ -185,7 +197,11 @@ def claim(request, line_id):
             except DomainError as error:
                 error_message, error_rule = str(error.message), getattr(error, "rule", "")
                 for key, errors in error.fields.items():
-                    field_errors.setdefault(key.split(".", 1)[0], []).extend(map(str, errors))
+                    field = key.split(".", 1)[0]
+                    if field in form.fields:  # next to the field, in the form's own markup
+                        form.add_error(field, [str(m) for m in errors])
+                    else:
+                        input_errors.setdefault(field, []).extend(map(str, errors))
             else:
                 messages.success(request, _("Your claim %(number)s was filed.") % {"number": case.number})
                 return redirect("portal:case-detail", number=case.number)
@@ -198,8 +214,6 @@ def claim(request, line_id):
             initial["unit"] = unit.pk
         form = ClaimForm(initial=initial, **form_kwargs)
 
-    for field, errors in form.errors.items():
-        field_errors.setdefault(field, []).extend(errors)
     chosen_remedy = request.POST.get("remedy", "") if request.method == "POST" else ""
     for row in offered:
         row["checked"] = row["option"].remedy == chosen_remedy and not row["hidden"]
@@ -219,11 +233,22 @@ def claim(request, line_id):
         "blocking_documents": [label for value, label in Document.choices if value in blocking],
         "error_message": error_message,
         "error_rule": error_rule,
-        "field_errors": field_errors,
+        "input_errors": input_errors,
+        "more_problems": _claim_problems(input_errors),
         "max_photos": settings.ATTACHMENT_MAX_PER_CASE,
         "repair": Remedy.REPAIR,
     }
     return render(request, "warranty/claim.html", context, status=status)
+
+
+def _claim_problems(input_errors: dict[str, list[str]]) -> list[dict]:
+    """The claim's errors on inputs beyond ClaimForm, for the error summary: the photos (linked to their
+    input), and anything else the service names."""
+    problems = []
+    for name, messages_ in input_errors.items():
+        where = {"id": "id_photos", "label": _("Photos")} if name == "photos" else {}
+        problems += [{**where, "message": message} for message in messages_]
+    return problems
 
 
 # --- The customer's steps on a claim ------------------------------------------------------------------------

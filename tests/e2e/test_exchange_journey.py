@@ -78,7 +78,7 @@ def test_exchange_for_a_dearer_variant_from_application_to_receipt(log_in, brows
     shop.get_by_label("Describe the problem").fill("I need more storage: please swap it for the 256 GB one.")
     sku_field = shop.get_by_label("SKU of the product you want instead")
     expect(sku_field).to_be_visible()  # shown for exchanges only
-    expect(shop.locator("#exchange-variants option[value='P60-256']")).to_have_text("Aurora P60 256 GB · 2299.00 CNY")
+    expect(shop.locator("#exchange-variants option[value='P60-256']")).to_have_text("Aurora P60 256 GB · 2,299.00 CNY")
     expect(shop.locator("#exchange-variants option")).to_have_count(3)  # the model's variants, cheapest first
     sku_field.fill(dearer.sku)
     shop.screenshot(path=shots / "01-apply-exchange.png", full_page=True)

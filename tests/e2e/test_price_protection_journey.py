@@ -124,7 +124,7 @@ def test_a_price_cut_is_claimed_in_one_click_and_credited_as_a_coupon(
 
     panel = shop.locator("#price-protection")
     expect(panel.locator(".badge")).to_have_text("Compensated")
-    expect(panel.locator(".pp-amount")).to_have_text("200.00")
+    expect(panel.locator(".pp-amount")).to_have_text("200.00 CNY")
     expect(panel.locator(".pp-paid-as")).to_contain_text(f"Coupon {coupon.code}, valid until")
     expect(shop.get_by_role("button", name=re.compile("^Claim "))).to_have_count(0)  # one claim per order (R-PP-5)
     shop.screenshot(path=shots / "03-claimed.png", full_page=True)
@@ -132,7 +132,7 @@ def test_a_price_cut_is_claimed_in_one_click_and_credited_as_a_coupon(
     # The coupon is in the customer's account; the case page shows the paid refund.
     shop.get_by_role("link", name="My account").click()
     coupon_row = shop.get_by_role("row").filter(has_text=coupon.code)
-    expect(coupon_row).to_contain_text("CNY 200.00")
+    expect(coupon_row).to_contain_text("200.00 CNY")
     expect(coupon_row).to_contain_text("Valid")
     shop.screenshot(path=shots / "04-account-coupon.png", full_page=True)
     shop.goto(reverse("portal:case-detail", args=[case.number]))
@@ -206,12 +206,12 @@ def test_a_steep_price_cut_is_approved_by_an_agent_and_queued_for_finance(
     shop.reload()
     panel = shop.locator("#price-protection")
     expect(panel.locator(".badge")).to_have_text("Approved")
-    expect(panel.locator(".pp-amount")).to_have_text("1,100.00")
+    expect(panel.locator(".pp-amount")).to_have_text("1,100.00 CNY")
     expect(panel.locator(".pp-paid-as")).to_have_text("To be paid as Coupon (Pending approval).")
     shop.get_by_role("link", name=case.number).click()
     expect(shop.get_by_role("heading", level=1)).to_have_text(f"{case.number} Approved")
     expect(shop.get_by_text("Your compensation of 1100.00 is approved and on its way.")).to_be_visible()
     refund_cells = shop.locator(".refunds tbody tr").locator("td")
-    expect(refund_cells).to_have_text(["1100.00 CNY", "Coupon", "Pending approval", "–"])  # not paid yet
+    expect(refund_cells).to_have_text(["1,100.00 CNY", "Coupon", "Pending approval", "–"])  # not paid yet
     shop.screenshot(path=shots / "08-case-approved.png", full_page=True)
     assert browser_problems == []

@@ -210,8 +210,8 @@ def test_R_PP_5_a_second_claim_is_refused_with_its_rule_on_the_page(client, cust
     assert response.status_code == 400
     page = response.content.decode()
     assert (
-        '<ul class="errorlist nonfield" role="alert"><li>This order already has a price-protection claim; '
-        'each order has one. <span class="rule">(R-PP-5)</span></li></ul>'
+        '<p class="error-summary-title"><strong>This order already has a price-protection claim; '
+        'each order has one.</strong> <span class="rule">(R-PP-5)</span></p>'
     ) in page
     assert Claim.objects.filter(order=order).count() == 1
     assert not claim_button(page, order)
@@ -222,7 +222,9 @@ def test_R_PP_2_a_refused_claim_shows_the_rule_and_files_nothing(client, custome
     price(product_of(order), "1799.00", ago=timedelta(minutes=5))
     client.force_login(customer)
     response = client.post(pp_url(order))
-    assert response.status_code == 400 and '<span class="rule">(R-PP-2)</span></li></ul>' in response.content.decode()
+    assert (
+        response.status_code == 400 and '</strong> <span class="rule">(R-PP-2)</span></p>' in response.content.decode()
+    )
     assert not Claim.objects.exists()
 
 

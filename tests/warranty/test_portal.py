@@ -222,15 +222,17 @@ def test_R_WAR_4_a_missing_original_invoice_re_renders_with_the_rule_and_files_n
     )
     assert response.status_code == 400
     page = response.content.decode()
-    top = page[page.index('<ul class="errorlist nonfield" role="alert">') :]
-    assert top.startswith(
-        '<ul class="errorlist nonfield" role="alert"><li>A warranty claim needs: Original invoice (a copy is not '
-        'valid). <span class="rule">(R-WAR-4)</span>'
-    )
-    assert '<p class="errorlist">A warranty claim needs: Original invoice' in fieldset(page, "documents")
+    top = page[page.index('<div class="error-summary" role="alert"') :]  # the form's first element
+    assert top.index(
+        '<p class="error-summary-title"><strong>A warranty claim needs: Original invoice (a copy is not '
+        'valid).</strong> <span class="rule">(R-WAR-4)</span>'
+    ) < top.index("<fieldset")
+    documents = fieldset(page, "documents")
+    assert '<ul class="errorlist" id="id_documents_error"><li>A warranty claim needs: Original invoice' in documents
+    assert 'aria-describedby="id_documents_helptext id_documents_error"' in documents
     # What was typed and ticked stays.
     assert 'value="display" id="id_fault_1" checked' in page and "Black screen after ten minutes</textarea>" in page
-    assert 'value="warranty_card" id="id_documents_1" checked' in page
+    assert 'value="warranty_card" id="id_documents_1" aria-invalid="true" checked' in page  # the boxes are in error
     assert not Case.objects.exists() and not Claim.objects.exists()
 
 
