@@ -17,7 +17,7 @@ from aftersales.cases.models import Case, CaseKind
 from aftersales.cases.selectors import cases_visible_to
 from aftersales.finance import ledger
 from aftersales.finance.models import Coupon, Refund
-from aftersales.orders.models import Order, OrderLine, PriceChange, PriceKind
+from aftersales.orders.models import Order, OrderLine, PriceChange
 
 from . import policy, selectors
 from .models import Claim, ClaimLine, Destination, PriceProtectionSettings, Revocation
@@ -70,15 +70,11 @@ class OrderOverview:
         return self.claimable and user.is_authenticated and user.pk == self.order.customer_id
 
 
-def _promotion(line: OrderLine, paid_unit, now: datetime) -> PriceChange | None:
-    """The lowest promotion or pricing-error price in effect, if it is below what was paid: the one
-    price a customer might expect a claim on, which R-PP-4 excludes."""
-    entry = (
-        selectors.active_prices(line.product, now)
-        .exclude(kind=PriceKind.REGULAR)
-        .order_by("price", "-effective_at", "-pk")
-        .first()
-    )
+def _promotion(active: list[PriceChange], paid_unit) -> PriceChange | None:
+    """The lowest promotion or pricing-error price in effect (among the line's product's `active`
+    entries), if it is below what was paid: the one price a customer might expect a claim on, which
+    R-PP-4 excludes."""
+    entry = selectors.lowest_promotion(active)
     return entry if entry is not None and entry.price < paid_unit else None
 
 
@@ -86,6 +82,7 @@ def order_overview(order: Order, now: datetime | None = None) -> OrderOverview:
     now = now or timezone.now()
     verdict, _entries = selectors.verdict(order, now)
     lines = {line.pk: line for line in order.lines.select_related("product__category")}
+    active = selectors.active_prices_of((line.product_id for line in lines.values()), now)
     claim = selectors.claim_of(order)
     claimed: dict[int, ClaimLine] = {}
     revocations: list[Revocation] = []
@@ -101,7 +98,7 @@ def order_overview(order: Order, now: datetime | None = None) -> OrderOverview:
                 verdict=line_verdict,
                 window_days=line.product.category.price_protection_days,
                 yields=line_verdict.amount if verdict.refusal is None else policy.ZERO,
-                promotion=None if line.is_gift else _promotion(line, line_verdict.paid_unit, now),
+                promotion=None if line.is_gift else _promotion(active[line.product_id], line_verdict.paid_unit),
                 claimed=claimed.get(line.pk),
             )
         )

@@ -1,6 +1,8 @@
 """Reads for price protection: the facts `priceprotect.policy` decides on, the orders a price drop
 reaches, and what staff and customers see."""
 
+from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
@@ -18,19 +20,48 @@ from .models import Claim, Revocation
 REFUNDING_KINDS = (CaseKind.RETURN, CaseKind.REFUND_ONLY)
 
 
+def _in_effect(now: datetime) -> Q:
+    return (Q(ends_at__isnull=True) | Q(ends_at__gt=now)) & Q(effective_at__lte=now)
+
+
 def active_prices(product: Product, now: datetime) -> QuerySet[PriceChange]:
-    return product.price_changes.filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now), effective_at__lte=now)
+    return product.price_changes.filter(_in_effect(now))
 
 
-def basis_of(product: Product, now: datetime) -> tuple[policy.Basis, PriceChange | None]:
-    """R-PP-4: the regular price in effect `now` (the latest regular entry) is the basis; the lowest
-    promotion or pricing-error price in effect is only reported."""
-    active = active_prices(product, now)
-    regular = active.filter(kind=PriceKind.REGULAR).order_by("-effective_at", "-pk").first()
-    promotion = active.exclude(kind=PriceKind.REGULAR).order_by("price").values_list("price", flat=True).first()
+def active_prices_of(product_ids: Iterable[int], now: datetime) -> dict[int, list[PriceChange]]:
+    """{product id: its price entries in effect `now`} for several products, in one query."""
+    active: dict[int, list[PriceChange]] = defaultdict(list)
+    for entry in PriceChange.objects.filter(_in_effect(now), product_id__in=set(product_ids)):
+        active[entry.product_id].append(entry)
+    return active
+
+
+def lowest_promotion(active: Iterable[PriceChange]) -> PriceChange | None:
+    """The lowest promotion or pricing-error entry among `active` (the latest of equal prices)."""
+    promotions = [entry for entry in active if entry.kind != PriceKind.REGULAR]
+    return min(promotions, key=lambda e: (e.price, -e.effective_at.timestamp(), -e.pk), default=None)
+
+
+def basis_from(product: Product, active: Iterable[PriceChange]) -> tuple[policy.Basis, PriceChange | None]:
+    """R-PP-4: the regular price in effect (the latest regular entry among `active`, the product's
+    entries in effect) is the basis; the lowest promotion or pricing-error price in effect is only
+    reported."""
+    active = list(active)
+    regular = max(
+        (entry for entry in active if entry.kind == PriceKind.REGULAR),
+        key=lambda e: (e.effective_at, e.pk),
+        default=None,
+    )
+    lowest = lowest_promotion(active)
+    promotion = lowest.price if lowest is not None else None
     if regular is None:  # no history: the catalogue price, with no date to prove it dropped
         return policy.Basis(regular=product.price, regular_since=None, promotion=promotion), None
     return policy.Basis(regular=regular.price, regular_since=regular.effective_at, promotion=promotion), regular
+
+
+def basis_of(product: Product, now: datetime) -> tuple[policy.Basis, PriceChange | None]:
+    """`basis_from` the product's entries in effect `now`."""
+    return basis_from(product, active_prices(product, now))
 
 
 def returned_units(order: Order) -> dict[int, int]:
@@ -64,9 +95,11 @@ def verdict(order: Order, now: datetime | None = None) -> tuple[policy.Verdict, 
     """What a claim on `order` made `now` would get, and the price entry each line's basis came from."""
     now = now or timezone.now()
     returned = returned_units(order)
+    order_lines = list(order.lines.select_related("product__category").order_by("line_no"))
+    active = active_prices_of((line.product_id for line in order_lines), now)
     lines, entries = [], {}
-    for line in order.lines.select_related("product__category").order_by("line_no"):
-        basis, entries[line.pk] = basis_of(line.product, now)
+    for line in order_lines:
+        basis, entries[line.pk] = basis_from(line.product, active[line.product_id])
         lines.append(
             policy.LineFacts(
                 line_id=line.pk,

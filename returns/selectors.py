@@ -113,7 +113,9 @@ def customer_facts(customer, *, now: datetime) -> CustomerFacts:
 def order_verdicts(order: Order, *, now: datetime | None = None) -> list[tuple[OrderLine, LineVerdict]]:
     """Every line of the order with what is open and what is refused, for the portal and the API."""
     now = now or timezone.now()
-    lines = order.lines.select_related("order", "product__category", "product__brand", "gift_of__product__category")
+    lines = order.lines.select_related(
+        "order", "product__category", "product__brand", "gift_of__product__category", "gift_of__product__brand"
+    )
     requested, reasons = requested_quantities(order), open_reasons(order)
     shop, customer = shop_policy(), customer_facts(order.customer, now=now)
     return [

@@ -308,7 +308,9 @@ class LineCoverage:
 
 def order_lines(order) -> QuerySet[OrderLine]:
     """An order's lines as `line_coverages` reads them."""
-    return order.lines.select_related("product__brand").prefetch_related("units").order_by("line_no")
+    return (
+        order.lines.select_related("product__brand", "product__category").prefetch_related("units").order_by("line_no")
+    )
 
 
 def line_coverages(
@@ -320,7 +322,7 @@ def line_coverages(
 ) -> list[LineCoverage]:
     """R-WAR-1 / R-WAR-8 for a page of lines (units prefetched): `line_coverage` for each line and each
     of its registered units, the days in repair summed in one query as `_same_unit` groups claims (the
-    portal's products page, the API's order coverage).
+    portal's products page, the API's order coverage); with `remedies`, the repairs of a fault likewise.
 
     With `remedies`, also R-WAR-2 / R-WAR-9 for a performance fault ("other"), a gift refused as
     `services.file_claim` refuses its own claim, and R-WAR-6: the accessories a claim may ask for
@@ -335,6 +337,21 @@ def line_coverages(
 
     def days_in_repair(line: OrderLine, unit_id: int | None) -> int:
         return sum(d for u, d in shipped.get(line.pk, ()) if line.quantity == 1 or u == unit_id)
+
+    # R-WAR-9 for the remedies: `repairs_of_fault(line, "other")` of every line, in one query.
+    repaired: dict[int, list[int | None]] = defaultdict(list)
+    if remedies:
+        for line_id, unit_id in Claim.objects.filter(
+            order_line__in=[line.pk for line in lines],
+            replaced_by__isnull=True,
+            fault=policy.Fault.OTHER,
+            diagnosis=policy.Diagnosis.COVERED,
+            shipped_back_at__isnull=False,
+        ).values_list("order_line_id", "unit_id"):
+            repaired[line_id].append(unit_id)
+
+    def repairs_of_other_fault(line: OrderLine) -> int:
+        return sum(1 for u in repaired.get(line.pk, ()) if line.quantity == 1 or u is None)
 
     def cover(line: OrderLine, unit_id: int | None) -> policy.Coverage | None:
         return policy.coverage(
@@ -359,7 +376,7 @@ def line_coverages(
                 now=now,
                 warranty_months=warranty_months(line),
                 repair_days=days_in_repair(line, None),
-                repairs_of_fault=repairs_of_fault(line, policy.Fault.OTHER),
+                repairs_of_fault=repairs_of_other_fault(line),
                 knobs=settings,
             )
             offers = []

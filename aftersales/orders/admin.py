@@ -349,7 +349,8 @@ class OrderLineInline(ReadOnlyInlineMixin, admin.TabularInline):
     ordering = ("line_no",)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("product", "gift_of__order")
+        # "order": each row's title (OrderLine.__str__) names its order.
+        return super().get_queryset(request).select_related("order", "product", "gift_of__order")
 
 
 class ParcelInline(ReadOnlyInlineMixin, admin.TabularInline):
