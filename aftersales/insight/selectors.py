@@ -23,6 +23,8 @@ from aftersales.cases.models import Case, CaseKind, Feedback, FeedbackReason
 from aftersales.finance.models import Refund
 from aftersales.orders.models import Brand, Category, OrderLine, Product
 
+from . import rollup
+
 CENT = Decimal("0.01")
 TOP_PRODUCTS = 15
 # Up to this many days a bucket is a day; longer periods count by week (Monday to Sunday).
@@ -276,13 +278,8 @@ def return_rates(filters: Filters, *, top: int = TOP_PRODUCTS) -> list[ReturnRat
     guard counts. Exchanges, reissues and refund-only requests are not returns. The kind filter does not
     apply here."""
     chosen = products(filters)
-    sold = dict(
-        OrderLine.objects.filter(_in_period("order__placed_at", filters), order__cancelled_at__isnull=True)
-        .filter(product__in=chosen.values("pk"))
-        .values_list("product_id")
-        .annotate(units=Sum("quantity"))
-        .order_by()
-    )
+    # Pre-aggregated per day by a nightly task, the same numbers as the order lines (see rollup).
+    sold = rollup.units_sold(filters.start, filters.end, chosen if filters.by_product else None)
     returned = dict(
         _model("returns", "ReturnLine")
         .objects.filter(

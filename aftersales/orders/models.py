@@ -244,7 +244,11 @@ class Order(models.Model):
         verbose_name = _("order")
         verbose_name_plural = _("orders")
         ordering = ["-placed_at"]
-        indexes = [models.Index(fields=["customer", "-placed_at"], name="orders_order_customer_recent")]
+        indexes = [
+            models.Index(fields=["customer", "-placed_at"], name="orders_order_customer_recent"),
+            # Orders of a period (the insight page reads today's, and changed days', live).
+            models.Index(fields=["placed_at"], name="orders_order_placed"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(goods_total__gte=0)
