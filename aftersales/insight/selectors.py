@@ -280,18 +280,16 @@ def return_rates(filters: Filters, *, top: int = TOP_PRODUCTS) -> list[ReturnRat
     chosen = products(filters)
     # Pre-aggregated per day by a nightly task, the same numbers as the order lines (see rollup).
     sold = rollup.units_sold(filters.start, filters.end, chosen if filters.by_product else None)
-    returned = dict(
-        _model("returns", "ReturnLine")
-        .objects.filter(
-            _in_period("request__case__opened_at", filters),
-            request__case__kind=CaseKind.RETURN,
-            order_line__product__in=chosen.values("pk"),
-        )
-        .exclude(request__case__status__in=RELEASED_RETURN_STATUSES)
-        .values_list("order_line__product_id")
-        .annotate(units=Sum("quantity"))
-        .order_by()
+    # A request's primary key is its case's: the lines' request ids are the case ids, no join through requests.
+    kept = (
+        Case.objects.filter(_in_period("opened_at", filters), kind=CaseKind.RETURN)
+        .exclude(status__in=RELEASED_RETURN_STATUSES)
+        .values("pk")
     )
+    lines = _model("returns", "ReturnLine").objects.filter(request_id__in=kept)
+    if filters.by_product:
+        lines = lines.filter(order_line__product__in=chosen.values("pk"))
+    returned = dict(lines.values_list("order_line__product_id").annotate(units=Sum("quantity")).order_by())
     ranked = sorted(
         ((Decimal(returned.get(pk, 0)) / units, returned.get(pk, 0), pk) for pk, units in sold.items() if units),
         key=lambda item: (-item[0], -item[1], item[2]),
