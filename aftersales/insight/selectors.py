@@ -193,9 +193,8 @@ def cases(filters: Filters) -> QuerySet:
         qs = qs.filter(kind=filters.kind)
     if filters.by_product:
         chosen = products(filters).values("pk")
-        # The order lines of the chosen products first (an index-only scan of (product, id)), then the
-        # detail rows on them: never a join of every detail row with every order line.
-        # One list of case ids (UNION ALL) rather than four IN tests OR-ed, which read every case.
+        # The chosen products' order lines first (an index-only scan of (product, id)), then the detail rows
+        # on them, as one list of case ids (UNION ALL) looked up by key: four IN tests OR-ed read every case.
         lines = OrderLine.objects.filter(product__in=chosen).values("pk")
         ids = (
             _model("returns", "ReturnLine")
