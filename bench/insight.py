@@ -15,12 +15,16 @@ work is inserted with `INSERT … SELECT generate_series` statements. At --scale
   refunds of every source, destination and state (paid ones with paid times), goodwill refunds with no
   case; ratings (1–5) with reasons for 40 % of the closed cases.
 
-Customers, orders and cases scale with --scale (products too, at least 100). Then VACUUM ANALYZE, and
-over the last 365 days (the page's longest period, bucketed by week), each figure of the page is timed
-warm, median of --runs: its selector with no filter, with a brand filter and with a kind filter (plus
-how much of the unfiltered time is SQL), its SVG chart, and the whole page `GET /admin/insight/` through
-Django's test Client as a supervisor. A table of milliseconds is printed against the target (the page
-under 500 ms). Figures only, no assertion.
+Customers, orders and cases scale with --scale (products too, at least 100). Then VACUUM ANALYZE, the
+nightly roll-up of units sold per day as it would have run last night (aftersales.insight.rollup; timed:
+its first run counts every day), and 20 orders of the last 7 days cancelled after it, whose days the page
+then reads from the order lines. Over the last 365 days (the page's longest period, bucketed by week),
+each figure of the page is timed warm, median of --runs: its selector with no filter, with a brand filter
+and with a kind filter (plus how much of one unfiltered run is SQL), its SVG chart, and the whole page
+`GET /admin/insight/` through Django's test Client as a supervisor (median, fastest run, and this
+process's CPU time: on a busy machine the wall time also holds waits for a core; the load average is
+printed). A table of milliseconds is printed against the target (the page under 500 ms). Figures only,
+no assertion.
 
 --explain prints the plan (EXPLAIN ANALYZE, BUFFERS) of every query of the unfiltered selectors.
 --reuse keeps a database an earlier run built at the same scale (migrations still run), to time a change
