@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(PY) bench/deadline_sweep.py
 	$(PY) bench/refunds.py
 	$(PY) bench/price_drop.py
+	$(PY) bench/insight.py
 
 clean:
 	rm -rf var $(VENV)

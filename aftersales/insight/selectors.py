@@ -8,20 +8,22 @@ warranty claims, tickets, price-protection claims) are reached by `apps.get_mode
 so the dependency stays a lookup at query time rather than an import.
 """
 
-import statistics
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.apps import apps
-from django.db.models import Count, Q, QuerySet, Sum
-from django.db.models.functions import TruncDate
+from django.db import connection
+from django.db.models import Aggregate, Count, F, FloatField, Q, QuerySet, Sum
+from django.db.models.functions import Cast, Extract, TruncDate
 from django.utils import timezone
 
 from aftersales.cases.models import Case, CaseKind, Feedback, FeedbackReason
 from aftersales.finance.models import Refund
 from aftersales.orders.models import Brand, Category, OrderLine, Product
+
+from . import rollup
 
 CENT = Decimal("0.01")
 TOP_PRODUCTS = 15
@@ -191,20 +193,32 @@ def cases(filters: Filters) -> QuerySet:
         qs = qs.filter(kind=filters.kind)
     if filters.by_product:
         chosen = products(filters).values("pk")
-        qs = qs.filter(
-            Q(
-                pk__in=_model("returns", "ReturnLine")
-                .objects.filter(order_line__product__in=chosen)
-                .values("request_id")
-            )
-            | Q(pk__in=_model("warranty", "Claim").objects.filter(order_line__product__in=chosen).values("case_id"))
-            | Q(pk__in=_model("techsupport", "Ticket").objects.filter(product__in=chosen).values("case_id"))
-            | Q(
-                pk__in=_model("priceprotect", "ClaimLine")
-                .objects.filter(order_line__product__in=chosen)
-                .values("claim_id")
+        # The chosen products' order lines first (an index-only scan of (product, id)), then the detail rows
+        # on them, as one list of case ids (UNION ALL) looked up by key: four IN tests OR-ed read every case.
+        lines = OrderLine.objects.filter(product__in=chosen).values("pk")
+        ids = (
+            _model("returns", "ReturnLine")
+            .objects.filter(order_line__in=lines)
+            .values("request_id")
+            .order_by()  # SQLite allows no ORDER BY (the models' default ordering) in a UNION's parts
+            .union(
+                _model("warranty", "Claim").objects.filter(order_line__in=lines).values("case_id").order_by(),
+                _model("techsupport", "Ticket").objects.filter(product__in=chosen).values("case_id").order_by(),
+                _model("priceprotect", "ClaimLine").objects.filter(order_line__in=lines).values("claim_id").order_by(),
+                all=True,
             )
         )
+        qs = qs.filter(pk__in=ids)
+    return qs
+
+
+def _of_cases(qs: QuerySet, filters: Filters, field: str = "case") -> QuerySet:
+    """Rows of another model narrowed to the filters' cases (through `field`): a join on the case's kind
+    for a kind filter, the cases subquery only for a product filter, nothing at all without either."""
+    if filters.by_product:
+        return qs.filter(**{f"{field}__in": cases(filters).values("pk")})
+    if filters.kind:
+        return qs.filter(**{f"{field}__kind": filters.kind})
     return qs
 
 
@@ -248,7 +262,6 @@ def case_volumes(filters: Filters) -> list[VolumeRow]:
 def case_reasons(filters: Filters) -> list[ReasonRow]:
     """Why cases opened in the period were opened: a return's reason, a warranty claim's fault, a
     ticket's category. Most frequent first within each kind."""
-    opened = cases(filters).filter(_in_period("opened_at", filters))
     sources = [
         ("return", _model("returns", "ReturnRequest"), "reason"),
         ("warranty", _model("warranty", "Claim"), "fault"),
@@ -257,7 +270,8 @@ def case_reasons(filters: Filters) -> list[ReasonRow]:
     out = []
     for kind, model, field in sources:
         labels = _choices(model, field)
-        rows = model.objects.filter(case__in=opened).values_list(field).annotate(n=Count("pk")).order_by("-n", field)
+        opened = _of_cases(model.objects.filter(_in_period("case__opened_at", filters)), filters)
+        rows = opened.values_list(field).annotate(n=Count("pk")).order_by("-n", field)
         out += [ReasonRow(kind=kind, reason=value, label=labels.get(value, value), count=n) for value, n in rows]
     return out
 
@@ -271,25 +285,18 @@ def return_rates(filters: Filters, *, top: int = TOP_PRODUCTS) -> list[ReturnRat
     guard counts. Exchanges, reissues and refund-only requests are not returns. The kind filter does not
     apply here."""
     chosen = products(filters)
-    sold = dict(
-        OrderLine.objects.filter(_in_period("order__placed_at", filters), order__cancelled_at__isnull=True)
-        .filter(product__in=chosen.values("pk"))
-        .values_list("product_id")
-        .annotate(units=Sum("quantity"))
-        .order_by()
+    # Pre-aggregated per day by a nightly task, the same numbers as the order lines (see rollup).
+    sold = rollup.units_sold(filters.start, filters.end, chosen if filters.by_product else None)
+    # A request's primary key is its case's: the lines' request ids are the case ids, no join through requests.
+    kept = (
+        Case.objects.filter(_in_period("opened_at", filters), kind=CaseKind.RETURN)
+        .exclude(status__in=RELEASED_RETURN_STATUSES)
+        .values("pk")
     )
-    returned = dict(
-        _model("returns", "ReturnLine")
-        .objects.filter(
-            _in_period("request__case__opened_at", filters),
-            request__case__kind=CaseKind.RETURN,
-            order_line__product__in=chosen.values("pk"),
-        )
-        .exclude(request__case__status__in=RELEASED_RETURN_STATUSES)
-        .values_list("order_line__product_id")
-        .annotate(units=Sum("quantity"))
-        .order_by()
-    )
+    lines = _model("returns", "ReturnLine").objects.filter(request_id__in=kept)
+    if filters.by_product:
+        lines = lines.filter(order_line__product__in=chosen.values("pk"))
+    returned = dict(lines.values_list("order_line__product_id").annotate(units=Sum("quantity")).order_by())
     ranked = sorted(
         ((Decimal(returned.get(pk, 0)) / units, returned.get(pk, 0), pk) for pk, units in sold.items() if units),
         key=lambda item: (-item[0], -item[1], item[2]),
@@ -320,35 +327,61 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
+class PercentileCont(Aggregate):
+    """PostgreSQL's `percentile_cont(fraction) WITHIN GROUP (ORDER BY expression)` over double precision."""
+
+    function = "percentile_cont"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression, fraction: float, **extra):
+        super().__init__(expression, fraction=repr(float(fraction)), **extra)
+
+
 def resolution_times(filters: Filters) -> list[ResolutionRow]:
     """Median and 90th percentile of closed_at − opened_at per kind, for cases closed in the period
-    (whatever the outcome). One query fetches the two timestamps; Python computes the figures, the same
-    on SQLite and PostgreSQL."""
-    durations: dict[str, list[float]] = defaultdict(list)
-    rows = (
-        cases(filters).filter(_in_period("closed_at", filters)).values_list("kind", "opened_at", "closed_at").order_by()
-    )
-    for kind, opened, closed in rows:
-        durations[kind].append((closed - opened).total_seconds() / 3600)
+    (whatever the outcome), both as `percentile_cont` computes them.
+
+    On PostgreSQL the database computes them (one grouped query); elsewhere one query fetches the two
+    timestamps and `percentile` computes the same figures. Both take the hours as a double,
+    seconds ÷ 3600, and interpolate alike, so the two give the same numbers."""
+    closed = cases(filters).filter(_in_period("closed_at", filters)).order_by()
+    rows = _percentiles_in_sql(closed) if connection.vendor == "postgresql" else _percentiles_in_python(closed)
     hours = Decimal("0.1")
     return [
         ResolutionRow(
             kind=kind,
-            count=len(values),
-            median_hours=Decimal(str(statistics.median(values))).quantize(hours),
-            p90_hours=Decimal(str(percentile(values, 0.9))).quantize(hours),
+            count=n,
+            median_hours=Decimal(str(median)).quantize(hours),
+            p90_hours=Decimal(str(p90)).quantize(hours),
         )
-        for kind, values in sorted(durations.items(), key=lambda item: list(CaseKind.values).index(item[0]))
+        for kind, n, median, p90 in sorted(rows, key=lambda row: list(CaseKind.values).index(row[0]))
     ]
+
+
+def _percentiles_in_sql(closed: QuerySet) -> list[tuple[str, int, float, float]]:
+    hours = Cast(Extract(F("closed_at") - F("opened_at"), "epoch"), FloatField()) / 3600.0
+    return list(
+        closed.values_list("kind").annotate(
+            n=Count("pk"), median=PercentileCont(hours, 0.5), p90=PercentileCont(hours, 0.9)
+        )
+    )
+
+
+def _percentiles_in_python(closed: QuerySet) -> list[tuple[str, int, float, float]]:
+    durations: dict[str, list[float]] = defaultdict(list)
+    for kind, opened_at, closed_at in closed.values_list("kind", "opened_at", "closed_at"):
+        durations[kind].append((closed_at - opened_at).total_seconds() / 3600)
+    return [(kind, len(hours), percentile(hours, 0.5), percentile(hours, 0.9)) for kind, hours in durations.items()]
 
 
 def sla_compliance(filters: Filters) -> list[SlaRow]:
     """First responses on time ÷ tickets answered or breached, per bucket of the ticket's opening — the
     SLA statistics page's definition (techsupport `sla_statistics`)."""
     answered = Q(first_responded_at__isnull=False)
+    tickets = _model("techsupport", "Ticket").objects.filter(_in_period("case__opened_at", filters))
     rows = (
-        _model("techsupport", "Ticket")
-        .objects.filter(_in_period("case__opened_at", filters), case__in=cases(filters))
+        _of_cases(tickets, filters)
         .annotate(day=TruncDate("case__opened_at"))
         .values_list("day")
         .annotate(
@@ -368,9 +401,7 @@ def sla_compliance(filters: Filters) -> list[SlaRow]:
 def refund_totals(filters: Filters) -> list[RefundRow]:
     """Paid (succeeded) refunds by source and by destination: count and the sum of their amounts, by
     the day they were paid. With a kind or product filter only refunds of matching cases count."""
-    qs = Refund.objects.filter(_in_period("paid_at", filters), state=Refund.State.SUCCEEDED)
-    if filters.kind or filters.by_product:
-        qs = qs.filter(case__in=cases(filters))
+    qs = _of_cases(Refund.objects.filter(_in_period("paid_at", filters), state=Refund.State.SUCCEEDED), filters)
     out = []
     for by, choices in (("source", Refund.Source), ("destination", Refund.Destination)):
         labels = dict(choices.choices)
@@ -391,7 +422,7 @@ def price_protection_totals(filters: Filters) -> list[CompensationRow]:
     claim = _model("priceprotect", "Claim")
     labels = _choices(claim, "destination")
     rows = (
-        claim.objects.filter(_in_period("compensated_at", filters), case__in=cases(filters))
+        _of_cases(claim.objects.filter(_in_period("compensated_at", filters)), filters)
         .values_list("destination")
         .annotate(n=Count("pk"), compensated=Sum("amount"), revoked=Sum("revoked_amount"))
         .order_by("-compensated", "destination")
@@ -403,10 +434,7 @@ def price_protection_totals(filters: Filters) -> list[CompensationRow]:
 
 
 def _feedback(filters: Filters) -> QuerySet:
-    qs = Feedback.objects.filter(_in_period("created_at", filters))
-    if filters.kind or filters.by_product:
-        qs = qs.filter(case__in=cases(filters))
-    return qs
+    return _of_cases(Feedback.objects.filter(_in_period("created_at", filters)), filters)
 
 
 def satisfaction_trend(filters: Filters) -> list[SatisfactionRow]:

@@ -7,9 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from aftersales.cases.models import Case
+from aftersales.cases.models import Case, CaseKind
 from aftersales.insight import selectors
 from aftersales.insight.selectors import Filters
+from tests import factories
 
 from .conftest import MARCH, at
 
@@ -90,6 +91,19 @@ def test_resolution_times(world):
     assert rows["return"].median_hours == Decimal("48.0")  # r1 72 h, r2 24 h
     assert rows["return"].p90_hours == Decimal("67.2")  # 24 + 0.9 × 48
     assert rows["warranty"].p90_hours == Decimal("288.0")
+
+
+@pytest.mark.postgres
+def test_percentiles_in_sql_are_those_computed_in_python(world):
+    """PostgreSQL's percentile_cont and `percentile` give the very same doubles, not merely close ones."""
+    for n in range(1, 14):
+        case = factories.open_case(kind=CaseKind.WARRANTY if n % 3 else CaseKind.TICKET)
+        closed = at(1) + timedelta(hours=7.3 * n, seconds=13 * n, microseconds=999 * n)
+        Case.objects.filter(pk=case.pk).update(opened_at=at(1), closed_at=closed)
+    closed = Case.objects.filter(closed_at__isnull=False).order_by()
+    in_sql = sorted(selectors._percentiles_in_sql(closed))
+    assert in_sql == sorted(selectors._percentiles_in_python(closed))
+    assert [kind for kind, *_ in in_sql] == ["return", "ticket", "warranty"]
 
 
 def test_percentile_matches_percentile_cont():
