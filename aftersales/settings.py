@@ -222,10 +222,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "priceprotect.tasks.sweep_prices_taking_effect",
         "schedule": PRICE_DROP_SWEEP_INTERVAL_SECONDS,
     },
-    # R-FB-2: the insight page's units sold per product and day, once a day has ended (shop's time zone).
+    # R-FB-2: the insight page's units sold per product and day: the days ended since the last run, and
+    # those whose orders changed since (the page reads them from the order lines until then).
     "roll-up-daily-sales": {
         "task": "aftersales.insight.tasks.roll_up_daily_sales",
-        "schedule": crontab(hour=0, minute=20),
+        "schedule": crontab(minute=20),
     },
     # R-FB-2: last week's figures to supervisors, Monday morning in the shop's time zone.
     "send-weekly-summaries": {

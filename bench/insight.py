@@ -16,9 +16,9 @@ work is inserted with `INSERT … SELECT generate_series` statements. At --scale
   case; ratings (1–5) with reasons for 40 % of the closed cases.
 
 Customers, orders and cases scale with --scale (products too, at least 100). Then VACUUM ANALYZE, the
-nightly roll-up of units sold per day as it would have run last night (aftersales.insight.rollup; timed:
-its first run counts every day), and 20 orders of the last 7 days cancelled after it, whose days the page
-then reads from the order lines. Over the last 365 days (the page's longest period, bucketed by week),
+hourly roll-up of units sold per day as it would have run last (aftersales.insight.rollup; timed: its
+first run counts every day), and 10 orders of the last 3 days cancelled after it, whose days the page then
+reads from the order lines (as it reads today's). Over the last 365 days (the page's longest period, bucketed by week),
 each figure of the page is timed warm, median of --runs: its selector with no filter, with a brand filter
 and with a kind filter (plus how much of one unfiltered run is SQL), its SVG chart, and the whole page
 `GET /admin/insight/` through Django's test Client as a supervisor (median, fastest run, and this
@@ -49,8 +49,8 @@ sys.path.insert(0, str(BASE_DIR))
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/aftersales_bench_insight"
 TARGET_MS = 500
-CHANGED_ORDERS = 20  # orders of the last days cancelled after the nightly roll-up
-CHANGED_DAYS = 7
+CHANGED_ORDERS = 10  # orders of the last days cancelled since the last (hourly) roll-up
+CHANGED_DAYS = 3
 BRANDS = 40
 PARENT_CATEGORIES = 12
 DAYS_OF_ORDERS = 395
@@ -593,14 +593,14 @@ def build(scale: float, now) -> None:
 
 
 def roll_up() -> None:
-    """The nightly task as it would have run last night, then a day's changes to past orders since."""
+    """The hourly task as it would have run last, then changes to past orders since."""
     from django.db import connection
     from django.utils import timezone
 
     from aftersales.insight import rollup
     from aftersales.orders.models import Order
 
-    timed("roll up units sold per day (the nightly task)", rollup.roll_up)
+    timed("roll up units sold per day (the hourly task)", rollup.roll_up)
     today = timezone.localdate()
     recent = Order.objects.filter(
         cancelled_at__isnull=True,
@@ -609,7 +609,7 @@ def roll_up() -> None:
     ).order_by("pk")
     ids = list(recent.values_list("pk", flat=True))
     changed = Order.objects.filter(pk__in=ids[:: max(1, len(ids) // CHANGED_ORDERS)][:CHANGED_ORDERS])  # every day
-    changed.update(cancelled_at=timezone.now())  # the triggers note their days: read live until tonight
+    changed.update(cancelled_at=timezone.now())  # their days are noted: read live until the next run
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE insight_dailysales; ANALYZE insight_orderchange")
     print(f"  then {CHANGED_ORDERS} orders of the last {CHANGED_DAYS} days cancelled (their days are read live)")

@@ -34,7 +34,7 @@ class WeeklySummary(models.Model):
 
 
 # --- Units sold per product and day (the return-rate chart's denominator, pre-aggregated) ---------------
-# A year of order lines is a join of a million orders with their lines: too slow for the page. A nightly
+# A year of order lines is a join of a million orders with their lines: too slow for the page. An hourly
 # task (aftersales.insight.rollup) adds each finished shop day to DailySales; database triggers note in
 # OrderChange every later write that can change a day already added (an order line written or removed, an
 # order placed at another time, cancelled or deleted). The return-rate selector reads DailySales for the

@@ -1,7 +1,7 @@
 """Units sold per product and shop day, pre-aggregated (DailySales) so the return-rate chart need not join a
 year of orders with their lines on every page view.
 
-`roll_up` (the nightly task) adds the shop days finished since its last run and counts again the days that
+`roll_up` (an hourly task) adds the shop days finished since its last run and counts again the days that
 database triggers noted as changed (OrderChange); `units_sold` reads the pre-aggregate where it holds a day
 unchanged since, and the order lines themselves for every other day, so it returns exactly what the lines
 say at that moment. The days are shop days in the current time zone; a pre-aggregate counted in another

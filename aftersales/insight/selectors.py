@@ -285,7 +285,7 @@ def return_rates(filters: Filters, *, top: int = TOP_PRODUCTS) -> list[ReturnRat
     guard counts. Exchanges, reissues and refund-only requests are not returns. The kind filter does not
     apply here."""
     chosen = products(filters)
-    # Pre-aggregated per day by a nightly task, the same numbers as the order lines (see rollup).
+    # Pre-aggregated per day by an hourly task, the same numbers as the order lines (see rollup).
     sold = rollup.units_sold(filters.start, filters.end, chosen if filters.by_product else None)
     # A request's primary key is its case's: the lines' request ids are the case ids, no join through requests.
     kept = (

@@ -10,5 +10,6 @@ def send_weekly_summaries() -> int:
 
 @shared_task(name="aftersales.insight.tasks.roll_up_daily_sales")
 def roll_up_daily_sales() -> int:
-    """Add yesterday (and any day changed since it was counted) to the units sold per day."""
+    """Add the days ended since the last run, and count again the days changed since, to the units sold
+    per day (hourly: the page reads a changed day from the order lines until then)."""
     return rollup.roll_up()

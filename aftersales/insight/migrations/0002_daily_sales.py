@@ -1,7 +1,7 @@
-"""Units sold per product and day for the insight page (DailySales, filled nightly), and the triggers that
+"""Units sold per product and day for the insight page (DailySales, filled hourly), and the triggers that
 note in insight_orderchange every later write that can change a day's units: an order line inserted,
 deleted, or moved to another order, product or quantity; an order placed at another time, cancelled or
-uncancelled, or deleted. They log the order's placed_at (both, if it moved), nothing else; the nightly
+uncancelled, or deleted. They log the order's placed_at (both, if it moved), nothing else; the hourly
 task (aftersales.insight.rollup) counts the changed days again and clears what it read.
 
 Later migrations: on SQLite, a table rebuild of orders_order or orders_orderline drops these triggers;
