@@ -3,11 +3,12 @@
 from urllib.parse import urlparse
 
 
-def recreate_database(url: str) -> None:
+def _run_on_server(url: str, *statements: str) -> str:
+    """Run `statements` on the server of `url`, connected to its `postgres` database; returns the name
+    of `url`'s own database (the one the statements are about)."""
     import psycopg2
 
     parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
     conn = psycopg2.connect(
         dbname="postgres",
         user=parsed.username or "postgres",
@@ -16,24 +17,17 @@ def recreate_database(url: str) -> None:
         port=parsed.port or 5432,
     )
     conn.autocommit = True
+    name = parsed.path.lstrip("/")
     with conn.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        cursor.execute(f'CREATE DATABASE "{name}"')
+        for statement in statements:
+            cursor.execute(statement.format(name=name))
     conn.close()
+    return name
+
+
+def recreate_database(url: str) -> None:
+    _run_on_server(url, 'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', 'CREATE DATABASE "{name}"')
 
 
 def drop_database(url: str) -> None:
-    import psycopg2
-
-    parsed = urlparse(url)
-    conn = psycopg2.connect(
-        dbname="postgres",
-        user=parsed.username or "postgres",
-        password=parsed.password or None,
-        host=parsed.hostname or "127.0.0.1",
-        port=parsed.port or 5432,
-    )
-    conn.autocommit = True
-    with conn.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{parsed.path.lstrip("/")}" WITH (FORCE)')
-    conn.close()
+    _run_on_server(url, 'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

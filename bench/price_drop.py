@@ -378,26 +378,11 @@ def main() -> None:
         print(f"\n  kept: {name}")
         return
     if not args.sqlite:
+        from bench.database import drop_database
+
         drop_database(url)
     shutil.rmtree(directory)
     print(f"\n  dropped: {name}")
-
-
-def drop_database(url: str) -> None:
-    import psycopg2
-
-    parsed = urlparse(url)
-    conn = psycopg2.connect(
-        dbname="postgres",
-        user=parsed.username or "postgres",
-        password=parsed.password or None,
-        host=parsed.hostname or "127.0.0.1",
-        port=parsed.port or 5432,
-    )
-    conn.autocommit = True
-    with conn.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{parsed.path.lstrip("/")}" WITH (FORCE)')
-    conn.close()
 
 
 if __name__ == "__main__":
