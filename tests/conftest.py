@@ -10,6 +10,9 @@ def _test_settings(settings, tmp_path):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
     settings.LANGUAGE_CODE = "en"
+    # Production hashes a password with 1,000,000 PBKDF2 rounds (0.4 s here); most tests create users,
+    # so that alone was most of the suite's time. Hashing strength is not what these tests prove.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # No collectstatic before tests: plain static storage instead of the hashed manifest.
     settings.STORAGES = {
         **settings.STORAGES,
