@@ -42,12 +42,11 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-# Performance scripts; they print figures (PostgreSQL on 127.0.0.1, and Redis for the refunds; see bench/).
+# Every performance figure against issue 9's targets (bench/run.py; PostgreSQL and Redis on 127.0.0.1, wrk;
+# about 15 minutes at the default scale). BENCH_ARGS passes options, e.g. BENCH_ARGS="--scale 0.1".
 bench: $(STAMP)
-	$(PY) bench/deadline_sweep.py
-	$(PY) bench/refunds.py
-	$(PY) bench/price_drop.py
-	$(PY) bench/insight.py
+	bin/ensure-wrk
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf var $(VENV)

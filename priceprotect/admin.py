@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from aftersales.cases.admin import staff_transitions, status_change
-from aftersales.common.admin_site import SingleRowSettingsMixin, ViewOnlyMixin, case_status_filter
+from aftersales.common.admin_site import QueueMixin, SingleRowSettingsMixin, ViewOnlyMixin, case_status_filter
 from aftersales.common.errors import DomainError, TransitionConflict
 from aftersales.finance.ledger import coupon_state
 from aftersales.finance.models import Coupon
@@ -142,7 +142,7 @@ WAITING_SINCE = models.Case(models.When(case__status=WAITING, then=F("case__open
 
 
 @admin.register(Claim)
-class ClaimAdmin(ViewOnlyMixin, admin.ModelAdmin):
+class ClaimAdmin(QueueMixin, ViewOnlyMixin, admin.ModelAdmin):
     """Claims are written by the price-protection services; agents decide the ones waiting for review."""
 
     list_display = (

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 
 from aftersales.cases.admin import attachment_thumbnail, staff_transitions
 from aftersales.cases.models import CaseKind
-from aftersales.common.admin_site import SingleRowSettingsMixin, ViewOnlyMixin, case_status_filter
+from aftersales.common.admin_site import QueueMixin, SingleRowSettingsMixin, ViewOnlyMixin, case_status_filter
 from aftersales.common.errors import DomainError, ValidationFailed
 
 from . import selectors, services
@@ -123,7 +123,7 @@ def _local(moment):
 
 
 @admin.register(ReturnRequest)
-class ReturnRequestAdmin(ViewOnlyMixin, admin.ModelAdmin):
+class ReturnRequestAdmin(QueueMixin, ViewOnlyMixin, admin.ModelAdmin):
     """Requests are written by the returns services; staff act on them through the step forms."""
 
     list_display = (

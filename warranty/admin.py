@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from aftersales.cases.admin import attachment_thumbnail, staff_transitions
-from aftersales.common.admin_site import SingleRowSettingsMixin, ViewOnlyMixin, case_status_filter
+from aftersales.common.admin_site import QueueMixin, SingleRowSettingsMixin, ViewOnlyMixin, case_status_filter
 from aftersales.common.errors import DomainError, NotAllowed, TransitionConflict, ValidationFailed
 
 from . import selectors, services
@@ -188,7 +188,7 @@ class RepairBoard(ChangeList):
 
 
 @admin.register(Claim)
-class ClaimAdmin(ViewOnlyMixin, admin.ModelAdmin):
+class ClaimAdmin(QueueMixin, ViewOnlyMixin, admin.ModelAdmin):
     """Claims are written by the warranty services; staff act on them through the step forms."""
 
     list_display = (

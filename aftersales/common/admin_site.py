@@ -65,6 +65,14 @@ class ViewOnlyMixin:
         return False
 
 
+class QueueMixin:
+    """A work queue over a big table: 50 rows a page (the dashboard builds every cell in Python; 100 rows
+    of a dozen columns took about 90 ms) and no second count of the whole unfiltered table."""
+
+    list_per_page = 50
+    show_full_result_count = False
+
+
 class SingleRowSettingsMixin:
     """For a shop's settings model (one row, `pk=1`): it can be added once and never deleted."""
 

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from aftersales.common.admin_site import SingleRowSettingsMixin, ViewOnlyMixin
+from aftersales.common.admin_site import QueueMixin, SingleRowSettingsMixin, ViewOnlyMixin
 from aftersales.common.errors import DomainError
 
 from . import reconciliation, services
@@ -111,7 +111,7 @@ def _csv_download(text: str, filename: str) -> HttpResponse:
 
 
 @admin.register(Refund)
-class RefundAdmin(ViewOnlyMixin, admin.ModelAdmin):
+class RefundAdmin(QueueMixin, ViewOnlyMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "created_at",

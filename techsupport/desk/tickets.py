@@ -17,7 +17,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from aftersales.common.admin_site import case_status_filter
+from aftersales.common.admin_site import QueueMixin, case_status_filter
 from aftersales.common.errors import DomainError, PolicyRefused, ValidationFailed
 from aftersales.orders.guarantees import Remedy
 from aftersales.orders.models import Order, OrderLine
@@ -52,7 +52,7 @@ CaseStatusFilter = case_status_filter(ts_workflow.STATUSES)
 
 
 @admin.register(Ticket)
-class TicketAdmin(TicketColumns, admin.ModelAdmin):
+class TicketAdmin(QueueMixin, TicketColumns, admin.ModelAdmin):
     list_display = (
         "number",
         "subject",
@@ -81,7 +81,6 @@ class TicketAdmin(TicketColumns, admin.ModelAdmin):
     search_fields = ("case__number", "case__subject", "case__customer__email")
     # The target due soonest first; tickets with no running target (waiting, resolved, closed) last.
     ordering = (F("sla_due_at").asc(nulls_last=True), F("case__opened_at").desc(), "pk")
-    list_per_page = 50
     fieldsets = (
         (
             None,

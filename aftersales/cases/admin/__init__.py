@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from aftersales.common.admin_site import ViewOnlyMixin, brand
+from aftersales.common.admin_site import QueueMixin, ViewOnlyMixin, brand
 from aftersales.common.errors import DomainError
 
 from .. import calendar, followups, services, workflow
@@ -178,7 +178,7 @@ class AttachmentInline(ViewOnlyMixin, admin.TabularInline):
 
 
 @admin.register(Case)
-class CaseAdmin(admin.ModelAdmin):
+class CaseAdmin(QueueMixin, admin.ModelAdmin):
     list_display = ("number", "kind", "status_label", "customer", "order", "opened_at", "deadline_at", "assignee")
     list_filter = ("kind", StatusFilter, DeadlineFilter, OpenClosedFilter, "opened_at")
     list_select_related = ("customer", "order", "assignee")
