@@ -9,11 +9,12 @@ database is dropped, created and migrated here, so it is never DATABASE_URL's), 
      UPDATE cases_case SET status='expired', deadline_at=NULL, deadline_action='' WHERE deadline_at <= now()
 
 and the ratio is printed against the target (the sweeper within 3× the raw UPDATE). Figures only,
-no assertion. Usage: python bench/deadline_sweep.py [--cases 100000] [--batch-size N] [--profile]
+no assertion. Usage: python bench/deadline_sweep.py [--cases 100000] [--batch-size N] [--profile] [--json PATH]
 """
 
 import argparse
 import cProfile
+import json
 import os
 import pstats
 import statistics
@@ -28,6 +29,7 @@ sys.path.insert(0, str(BASE_DIR))
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/aftersales_bench"
 TARGET_RATIO = 3.0
+TARGET_CASES_PER_SECOND = 20_000
 CUSTOMERS = 1000
 
 
@@ -50,6 +52,13 @@ def timed(label: str, function, *args, **kwargs):
     elapsed = time.perf_counter() - started
     print(f"  {label:<44} {elapsed:8.2f} s")
     return result, elapsed
+
+
+def write_json(path: str, figures: dict) -> None:
+    """The headline figures, machine-readable (--json), for whatever runs this bench."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
 
 
 def insert_cases(count: int) -> None:
@@ -143,6 +152,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="sweep/raw pairs to run; the median ratio counts")
     parser.add_argument("--profile", action="store_true", help="print the sweeper's top functions (cProfile)")
     parser.add_argument("--database-url", default=DEFAULT_URL, help="dropped and recreated here")
+    parser.add_argument("--json", metavar="PATH", help="also write the headline figures to PATH as JSON")
     args = parser.parse_args()
 
     # Never DATABASE_URL: this drops and recreates the database, and a developer's points at real data.
@@ -206,13 +216,30 @@ def main() -> None:
         f"(each round: {', '.join(f'{r:.1f}x' for r in ratios)})"
     )
     print(f"target: sweeper within {TARGET_RATIO:.0f}x the raw UPDATE -> {verdict} target")
-    print(f"sweeper throughput {args.cases / statistics.median(sweep_times):,.0f} cases/s")
+    sweep_seconds, raw_seconds = statistics.median(sweep_times), statistics.median(raw_times)
+    throughput = args.cases / sweep_seconds
+    print(f"sweeper throughput {throughput:,.0f} cases/s")
 
     if profiler:
         print("\nsweeper profile (cumulative, top 25):")
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
         print("sweeper profile (own time, top 15):")
         pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
+
+    if args.json:
+        write_json(
+            args.json,
+            {
+                "operation": "deadline sweep",
+                "cases": args.cases,
+                "seconds": round(sweep_seconds, 3),
+                "cases_per_second": round(throughput),
+                "raw_update_seconds": round(raw_seconds, 3),
+                "ratio_to_raw_update": round(ratio, 2),
+                "target_cases_per_second": TARGET_CASES_PER_SECOND,
+                "meets_target": throughput >= TARGET_CASES_PER_SECOND,
+            },
+        )
 
 
 if __name__ == "__main__":

@@ -20,12 +20,13 @@ Then `priceprotect.selectors.exposure` (what the cut costs if every order claims
 same product and price. --explain prints the plans of the sweep's first batch query and of one late
 in the run (taken as they run), and of the exposure query. Figures only, no assertion.
 Usage: python bench/price_drop.py [--orders 100000] [--other-orders N] [--customers 20000] [--batch-size N]
-                                 [--explain] [--profile] [--keep]
+                                 [--explain] [--profile] [--keep] [--json PATH]
        python bench/price_drop.py --sqlite --orders 5000
 """
 
 import argparse
 import cProfile
+import json
 import os
 import pstats
 import random
@@ -49,6 +50,7 @@ PAID = Decimal("1999.00")
 NEW_PRICE = Decimal("1799.00")
 INSERT_BATCH = 5000
 OTHER_PRODUCTS = 20
+TARGET_SECONDS = 60
 
 
 def setup_django(url: str, var_dir: Path) -> None:
@@ -77,6 +79,13 @@ def timed(label: str, function, *args, **kwargs):
     elapsed = time.perf_counter() - started
     print(f"  {label:<52} {elapsed:8.2f} s")
     return result, elapsed
+
+
+def write_json(path: str, figures: dict) -> None:
+    """The headline figures, machine-readable (--json), for whatever runs this bench."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
 
 
 def maxrss_mib() -> float:
@@ -264,6 +273,7 @@ def main() -> None:
     parser.add_argument("--explain", action="store_true", help="print the plans of the sweep's queries")
     parser.add_argument("--keep", action="store_true", help="leave the bench database for a look afterwards")
     parser.add_argument("--profile", action="store_true", help="print the timed sweep's top functions (cProfile)")
+    parser.add_argument("--json", metavar="PATH", help="also write the headline figures to PATH as JSON")
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)
 
@@ -371,6 +381,20 @@ def main() -> None:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
         print("sweep profile (own time, top 15):")
         pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
+    if args.json:
+        write_json(
+            args.json,
+            {
+                "operation": "price-drop fan-out",
+                "orders": args.orders,
+                "seconds": round(seconds, 3),
+                "orders_per_second": round(reached / seconds) if seconds else None,
+                "peak_rss_mib": round(rss_after, 1),
+                "python_heap_peak_mib": round(heap_peak / 2**20, 1),
+                "target_seconds": TARGET_SECONDS,
+                "meets_target": seconds <= TARGET_SECONDS,
+            },
+        )
 
     connections.close_all()
     name = settings.DATABASES["default"]["NAME"]

@@ -13,10 +13,11 @@ behind shows up in the counts by state.
 
 Printed: refunds/s, and what the sandbox says it did: refunds that moved money (must be N, once per
 idempotency key) and refund requests received (more than N means retried calls). Figures only, no
-assertion. Usage: python bench/refunds.py [--refunds 10000] [--workers 1] [--concurrency 2]
+assertion. Usage: python bench/refunds.py [--refunds 10000] [--workers 1] [--concurrency 2] [--json PATH]
 """
 
 import argparse
+import json
 import os
 import secrets
 import shutil
@@ -41,6 +42,7 @@ CUSTOMERS = 100
 PAID = Decimal("100.00")
 REFUND = Decimal("60.00")
 STOP_SECONDS = 20
+TARGET_REFUNDS_PER_SECOND = 300
 
 
 def free_port() -> int:
@@ -54,6 +56,13 @@ def timed(label: str, function, *args, **kwargs):
     result = function(*args, **kwargs)
     print(f"  {label:<44} {time.perf_counter() - started:8.2f} s")
     return result
+
+
+def write_json(path: str, figures: dict) -> None:
+    """The headline figures, machine-readable (--json), for whatever runs this bench."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
 
 
 def insert_refunds(count: int) -> list[int]:
@@ -233,6 +242,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=1800, help="seconds to wait for every refund")
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL, help="dropped and recreated!")
     parser.add_argument("--broker-url", default=DEFAULT_BROKER_URL, help="flushed!")
+    parser.add_argument("--json", metavar="PATH", help="also write the headline figures to PATH as JSON")
     args = parser.parse_args()
     if not args.database_url.startswith(("postgres://", "postgresql://")):
         sys.exit(f"bench/refunds.py needs PostgreSQL; --database-url is {args.database_url!r}")
@@ -337,12 +347,13 @@ def main() -> None:
     succeeded, failed = counts.get("succeeded", 0), counts.get("failed", 0)
     other = sum(counts.values()) - succeeded - failed
     executed = stats["refunds_executed"]
+    per_second = succeeded / seconds
     rows = [
         ("refunds", f"{args.refunds:,}"),
         ("workers x concurrency", f"{args.workers} x {args.concurrency}"),
         ("enqueued in", f"{enqueued:.2f} s"),
         ("seconds (first nudge to last paid)", f"{seconds:.2f}"),
-        ("refunds/s", f"{succeeded / seconds:,.0f}"),
+        ("refunds/s", f"{per_second:,.0f}"),
         ("gateway refunds that moved money", f"{executed:,}"),
         ("gateway refund requests received", f"{stats['refund_requests']:,}"),
         ("succeeded / failed / other", f"{succeeded:,} / {failed:,} / {other:,}"),
@@ -358,6 +369,22 @@ def main() -> None:
         print(f"\n!!! THE GATEWAY MOVED MONEY {executed:,} TIMES FOR {args.refunds:,} REFUNDS ({word}) !!!")
     elif succeeded == args.refunds:
         shutil.rmtree(directory)
+    if args.json:
+        write_json(
+            args.json,
+            {
+                "operation": "refund execution",
+                "refunds": args.refunds,
+                "workers": args.workers,
+                "concurrency": args.concurrency,
+                "seconds": round(seconds, 3),
+                "refunds_per_second": round(per_second, 1),
+                "moved_money": executed,
+                "requests_received": stats["refund_requests"],
+                "target_refunds_per_second": TARGET_REFUNDS_PER_SECOND,
+                "meets_target": per_second >= TARGET_REFUNDS_PER_SECOND and executed == args.refunds,
+            },
+        )
 
 
 if __name__ == "__main__":
