@@ -158,9 +158,8 @@ class ClaimAdmin(QueueMixin, ViewOnlyMixin, admin.ModelAdmin):
         "filed_on",
     )
     list_display_links = ("case_number",)
-    list_filter = (CaseStatusFilter, "suspected_pricing_error", "mode", "destination", "automatic")
+    list_filter = (CaseStatusFilter, "suspected_pricing_error", "mode", "destination", "automatic", "case__opened_at")
     search_fields = ("case__number", "order__number", "case__customer__email")
-    date_hierarchy = "case__opened_at"
     ordering = (WAITING_FIRST.asc(), WAITING_SINCE.asc(nulls_last=True), F("case__opened_at").desc(), "-pk")
     inlines = [ClaimLineInline, RevocationInline]
     fieldsets = (

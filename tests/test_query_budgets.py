@@ -32,6 +32,7 @@ from aftersales.cases import followups
 from aftersales.cases import services as case_services
 from aftersales.cases.attachments import add_attachment
 from aftersales.cases.models import BusinessDay
+from aftersales.common.admin_site import QueueMixin
 from aftersales.finance import services as finance
 from aftersales.finance.models import Coupon, Refund
 from aftersales.orders import services as order_services
@@ -55,6 +56,7 @@ from warranty.models import Claim as WarrantyClaim
 pytestmark = pytest.mark.django_db
 
 FEW, MORE = 2, 20
+QUEUE_PAGE = QueueMixin.list_per_page  # the rows a queue of the dashboard shows
 
 # The most queries each page may run: the count measured with FEW + MORE rows (the same on SQLite and
 # PostgreSQL). Lower one when a page gets cheaper; raise one only with the reason, never for a count that grows.
@@ -327,11 +329,11 @@ RETURNS = Group(
         Page("api cases (customer)", "customer", url("api-case-list"), "case", 50),
         Page("api cases (staff)", "agent", url("api-case-list"), "case", 50),
         Page("api notifications", "customer", url("api-notification-list"), "notified", 50),
-        Page("admin cases", "agent", url("admin:cases_case_changelist"), "case", 100),
+        Page("admin cases", "agent", url("admin:cases_case_changelist"), "case", QUEUE_PAGE),
         Page("admin case events", "agent", url("admin:cases_caseevent_changelist"), "case", 25),
         Page("admin attachments", "agent", url("admin:cases_attachment_changelist"), "case", 100),
         Page("admin notifications", "agent", url("admin:cases_notification_changelist"), "notified", 100),
-        Page("admin return requests", "agent", url("admin:returns_returnrequest_changelist"), "case", 100),
+        Page("admin return requests", "agent", url("admin:returns_returnrequest_changelist"), "case", QUEUE_PAGE),
         # The return-rate chart names its top 15 products: those whose every unit came back.
         Page("admin insight", "supervisor", url("admin:insight"), "returned", 15),
     ),
@@ -407,7 +409,7 @@ WARRANTY = Group(
     build_warranty,
     (
         Page("portal warranty products", "customer", url("warranty:products"), "order", 20),
-        Page("admin repair board", "technician", url("admin:warranty_claim_changelist"), "case", 100),
+        Page("admin repair board", "technician", url("admin:warranty_claim_changelist"), "case", QUEUE_PAGE),
     ),
 )
 
@@ -462,7 +464,7 @@ PRICE_PROTECTION = Group(
         Page("portal my price protection", "customer", url("priceprotect:list"), "case", 20),
         Page("api price-protection claims (customer)", "customer", url("api-priceprotect-claims"), "case", 50),
         Page("api price-protection claims (staff)", "agent", url("api-priceprotect-claims"), "case", 50),
-        Page("admin price-protection claims", "agent", url("admin:priceprotect_claim_changelist"), "case", 100),
+        Page("admin price-protection claims", "agent", url("admin:priceprotect_claim_changelist"), "case", QUEUE_PAGE),
         Page("admin revocations", "agent", url("admin:priceprotect_revocation_changelist"), "revoked", 100),
         Page(
             "admin price-drop offers", "supervisor", url("admin:priceprotect_pricedropoffer_changelist"), "offer", 100
@@ -529,7 +531,7 @@ TICKETS = Group(
         Page("portal my questions", "customer", url("support:tickets"), "case", 20),
         Page("api tickets (customer)", "customer", url("api-tickets"), "case", 50),
         Page("api tickets (staff)", "agent", url("api-tickets"), "case", 50),
-        Page("admin ticket queue", "agent", url("admin:techsupport_ticket_changelist"), "case", 100),
+        Page("admin ticket queue", "agent", url("admin:techsupport_ticket_changelist"), "case", QUEUE_PAGE),
         Page("admin ticket statistics", "agent", url("admin:techsupport_ticket_stats"), expect=opened_tickets),
         Page("admin SLA alerts", "agent", url("admin:techsupport_slaalert_changelist"), "case", 100),
         Page("admin e-mail messages", "agent", url("admin:techsupport_mailmessage_changelist"), "case", 100),
@@ -594,8 +596,8 @@ FINANCE = Group(
     build_finance,
     (
         Page("portal my account", "customer", url("portal:account"), "coupon", 20),
-        # Five refunds an order: the first page's 100 rows show at least 20 orders.
-        Page("admin refund queue", "finance", url("admin:finance_refund_changelist"), "order", 20),
+        # Five refunds an order: the first page's rows show at least a fifth as many orders.
+        Page("admin refund queue", "finance", url("admin:finance_refund_changelist"), "order", QUEUE_PAGE // 5),
         Page("admin refund queue CSV", "finance", url("admin:finance_refund_export"), "order", 10**6),
         Page("admin reconciliation", "finance", reconciliation_url, "order", 10**6),
         Page("admin bank transfers", "finance", url("admin:finance_refund_transfers"), expect=waiting_transfers),

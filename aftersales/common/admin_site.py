@@ -67,7 +67,9 @@ class ViewOnlyMixin:
 
 class QueueMixin:
     """A work queue over a big table: 50 rows a page (the dashboard builds every cell in Python; 100 rows
-    of a dozen columns took about 90 ms) and no second count of the whole unfiltered table."""
+    of a dozen columns took about 90 ms) and no second count of the whole unfiltered table. Queues (and
+    other lists of big tables) filter by date with a list filter, not `date_hierarchy`, whose list of
+    years reads every row of the table (bench/explain.py)."""
 
     list_per_page = 50
     show_full_result_count = False

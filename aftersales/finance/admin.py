@@ -125,10 +125,9 @@ class RefundAdmin(QueueMixin, ViewOnlyMixin, admin.ModelAdmin):
         "attempts",
         "requested_by",
     )
-    list_filter = ("state", "source", "destination", AmountFilter, AgeFilter)
+    list_filter = ("state", "source", "destination", AmountFilter, AgeFilter, "created_at")
     search_fields = ("order__number", "case__number", "idempotency_key", "gateway_reference")
     list_select_related = ("order", "case", "requested_by")
-    date_hierarchy = "created_at"
     actions = ["approve_selected"]
     inlines = [RefundApprovalInline, RefundEventInline]
     readonly_fields = (

@@ -183,7 +183,6 @@ class CaseAdmin(QueueMixin, admin.ModelAdmin):
     list_filter = ("kind", StatusFilter, DeadlineFilter, OpenClosedFilter, "opened_at")
     list_select_related = ("customer", "order", "assignee")
     search_fields = ("number", "customer__email", "order__number", "subject")
-    date_hierarchy = "opened_at"
     autocomplete_fields = ("assignee",)
     # Everything the services own; only the subject and the assignee are edited in the form.
     readonly_fields = (
@@ -348,7 +347,6 @@ class CaseEventAdmin(ViewOnlyMixin, admin.ModelAdmin):
     list_filter = ("type", "public", "case__kind", "at")
     list_select_related = ("case", "actor")
     search_fields = ("case__number", "note", "actor__email")
-    date_hierarchy = "at"
     ordering = ("-at", "-id")
 
     @admin.display(description=_("status change"))
@@ -409,7 +407,6 @@ class NotificationAdmin(ViewOnlyMixin, admin.ModelAdmin):
     list_filter = (ReadFilter, EmailedFilter, "created_at")
     list_select_related = ("user", "case")
     search_fields = ("title", "user__email", "case__number")
-    date_hierarchy = "created_at"
 
 
 @admin.register(Feedback)
