@@ -2,10 +2,13 @@
 
 One list, so the page and the CSV download cannot disagree about a chart's numbers."""
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.utils.functional import Promise
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.cases.models import CaseKind
@@ -111,3 +114,17 @@ CHARTS = [
     ),
 ]
 BY_NAME = {chart.name: chart for chart in CHARTS}
+SVG_CACHE_SECONDS = 24 * 3600
+
+
+def chart_svg(chart: Chart, rows: list, filters: Filters) -> str:
+    """The chart's SVG, drawn once per distinct rows, filters and language, then taken from the cache:
+    matplotlib needs 50–200 ms a chart, and most views of the page show rows already drawn. The key is
+    a digest of everything the drawing reads, so a changed figure is never served from an old drawing."""
+    what = repr((chart.name, get_language(), filters, rows)).encode()
+    key = f"insight-svg:{hashlib.sha256(what).hexdigest()}"
+    svg = cache.get(key)
+    if svg is None:
+        svg = chart.svg(rows, filters)
+        cache.set(key, svg, SVG_CACHE_SECONDS)
+    return svg

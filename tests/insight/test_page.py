@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from aftersales.cases.models import Case
 from aftersales.insight import charts, selectors
 from aftersales.insight.dashboard import CHARTS
 from tests import factories
@@ -141,6 +142,29 @@ def test_query_count_does_not_grow_with_the_data(client, supervisor, world, djan
         client.get(PAGE, MARCH_QUERY)
     with django_assert_max_num_queries(baseline):
         client.get(PAGE, {"start": "2025-04-01", "end": "2026-03-31"})
+
+
+def _volumes_svg(client) -> str:
+    html = _content(client.get(PAGE, MARCH_QUERY))
+    return html.split('id="chart-volumes"', 1)[1].split("</svg>", 1)[0]
+
+
+def test_a_chart_is_drawn_once_per_rows_and_drawn_again_when_they_change(client, supervisor, world, monkeypatch):
+    from django.core.cache import cache
+
+    cache.clear()
+    client.force_login(supervisor)
+    first = _volumes_svg(client)
+    drawn = []
+    monkeypatch.setattr(charts, "volumes", lambda *args, **kwargs: drawn.append(1) or "<svg>redrawn</svg>")
+    assert _volumes_svg(client) == first and drawn == []  # the same rows: the cached drawing
+    case = factories.open_case(kind="ticket", order=factories.order_with_lines(placed_at=at(9)))
+    Case.objects.filter(pk=case.pk).update(opened_at=at(9))
+    assert "redrawn" in _volumes_svg(client) and drawn == [1]  # a new case in March: drawn again
+    supervisor.preferred_language = "zh-hans"
+    supervisor.save(update_fields=["preferred_language"])
+    _volumes_svg(client)
+    assert drawn == [1, 1]  # another language: its own drawing
 
 
 def test_chart_text_is_escaped_and_scripts_are_stripped():
