@@ -30,6 +30,7 @@ WRK_SCRIPT = Path(__file__).resolve().parent / "wrk.lua"
 READ_RATIO, WRITE_RATIO, P99_MS, P99_CLIENTS = 0.60, 0.35, 100, 8
 INSIGHT_MS = 500
 WARM_CLIENTS, WARM_SECONDS = 8, 2
+DRAIN_SECONDS = 30
 
 
 @dataclass
@@ -266,6 +267,7 @@ def wrk(server: Server, operation: Operation, clients: int, seconds: float, requ
         "p50_ms": figures["latency_us"]["p50"] / 1000,
         "p95_ms": figures["latency_us"]["p95"] / 1000,
         "p99_ms": figures["latency_us"]["p99"] / 1000,
+        "max_ms": figures["latency_us"]["max"] / 1000,
         "errors": errors,
     }
 
@@ -293,6 +295,8 @@ def measure(server: Server, operations: list[Operation], levels: list[int], seco
                 break
             requests_file.write_text("\n".join(lines) + "\n")
             run = wrk(server, operation, clients, duration, requests_file)
+            # The requests wrk left in flight are still being served: let them finish before the next run.
+            time.sleep(min(DRAIN_SECONDS, 2 * run["max_ms"] / 1000))
             if operation.kind == "write":  # never the same return twice: drop what this run sent
                 lines = lines[run["requests"] + clients :]  # (those in flight when wrk stopped were sent too)
             runs.append(run)
