@@ -87,8 +87,11 @@ class Refund(models.Model):
         verbose_name_plural = _("refunds")
         ordering = ["-created_at"]
         permissions = [("approve_refund", _("Can approve, hold, reject and resolve refunds"))]
-        # The refund queue: by state, newest first (bench/explain.py).
-        indexes = [models.Index(fields=["state", "-created_at"], name="finance_refund_queue")]
+        # The refund queue, newest first: all of it, or by state (bench/explain.py).
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="finance_refund_recent"),
+            models.Index(fields=["state", "-created_at"], name="finance_refund_queue"),
+        ]
         # The cap across rows (R-RET-13: an order's non-rejected refunds ≤ its paid_total) is no CHECK
         # constraint but triggers (migration 0005_refund_revoked_amount); they count amount − revoked_amount.
         constraints = [
