@@ -45,12 +45,12 @@ def big_tables() -> set[str]:
         return {row[0] for row in cursor.fetchall()}
 
 
-def _seq_scans(plan: dict, big: set[str]) -> list[str]:
+def seq_scans(plan: dict, big: set[str]) -> list[str]:
     found = []
     if plan.get("Node Type") == "Seq Scan" and plan.get("Relation Name") in big:
         found.append(plan["Relation Name"])
     for child in plan.get("Plans", []):
-        found += _seq_scans(child, big)
+        found += seq_scans(child, big)
     return found
 
 
@@ -90,7 +90,7 @@ def check() -> list[dict]:
                 cursor.execute("EXPLAIN (FORMAT JSON) " + sql)
                 plan = cursor.fetchone()[0]
                 plan = json.loads(plan) if isinstance(plan, str) else plan
-                if tables := _seq_scans(plan[0]["Plan"], big):
+                if tables := seq_scans(plan[0]["Plan"], big):
                     scans.append({"tables": sorted(set(tables)), "sql": sql[:400]})
         ok = status == 200 and not scans
         results.append({"page": page.name, "path": page.path, "status": status, "queries": len(selects), "ok": ok,
