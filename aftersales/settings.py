@@ -186,6 +186,9 @@ SUPPORT_MAIL_MAX_FAILURES = env.int("SUPPORT_MAIL_MAX_FAILURES", default=3)
 
 # --- Celery ----------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=f"sqla+sqlite:///{VAR_DIR / 'celery-broker.sqlite3'}")
+# Celery closes the database connection after every task unless told to reuse it; aftersales.celery
+# closes old or broken ones around each task instead, as Django does around each request.
+CELERY_DB_REUSE_MAX = 10**9
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
