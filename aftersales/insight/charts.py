@@ -6,6 +6,7 @@ sizes are measured with the fallback list below. Labels are escaped for mathtext
 SVG writer escapes them for XML, and `clean` drops anything that is not the <svg> element itself.
 """
 
+import contextlib
 import io
 import re
 import warnings
@@ -38,6 +39,20 @@ FONTS = ["DejaVu Sans", "WenQuanYi Zen Hei", "Noto Sans CJK SC"]
 # labels were measured in DejaVu Sans (which has no CJK glyphs) and drawn wider than the room made for
 # them, so the browser cut them off. Only installed fonts are named (a missing one logs a warning each
 # time a text is measured); the SVG still lists them all for the reader's browser, through sans-serif.
+
+
+def _add_fonts_installed_since_the_cache() -> None:
+    """matplotlib keeps its font list from its first run; a CJK font installed since (Debian's comes with
+    the browser of the end-to-end tests) would be unknown to it, and Chinese labels measured too narrow."""
+    known = {font.fname for font in font_manager.fontManager.ttflist}
+    for path in font_manager.findSystemFonts():
+        if path not in known:
+            with contextlib.suppress(OSError, ValueError, RuntimeError):  # a file matplotlib cannot read
+                font_manager.fontManager.addfont(path)
+
+
+if not {font.name for font in font_manager.fontManager.ttflist} & set(FONTS[1:]):
+    _add_fonts_installed_since_the_cache()
 _INSTALLED = {font.name for font in font_manager.fontManager.ttflist}
 STYLE = {
     "svg.fonttype": "none",
