@@ -11,6 +11,7 @@ import io
 import re
 import warnings
 from datetime import date
+from pathlib import Path
 
 import matplotlib
 from django.utils.translation import gettext as _
@@ -45,10 +46,16 @@ def _add_fonts_installed_since_the_cache() -> None:
     """matplotlib keeps its font list from its first run; a CJK font installed since (Debian's comes with
     the browser of the end-to-end tests) would be unknown to it, and Chinese labels measured too narrow."""
     known = {font.fname for font in font_manager.fontManager.ttflist}
+    added = False
     for path in font_manager.findSystemFonts():
         if path not in known:
             with contextlib.suppress(OSError, ValueError, RuntimeError):  # a file matplotlib cannot read
                 font_manager.fontManager.addfont(path)
+                added = True
+    if added:  # saved, so the next process starts with them (reading every font took seconds a process)
+        cache = Path(matplotlib.get_cachedir()) / f"fontlist-v{font_manager.FontManager.__version__}.json"
+        with contextlib.suppress(OSError):
+            font_manager.json_dump(font_manager.fontManager, cache)
 
 
 if not {font.name for font in font_manager.fontManager.ttflist} & set(FONTS[1:]):
