@@ -1,5 +1,9 @@
-"""What every bench shares: a PostgreSQL database of its own, dropped and created afresh."""
+"""What every bench shares: a PostgreSQL database of its own, dropped and created afresh; timing and
+the JSON figures."""
 
+import json
+import time
+from pathlib import Path
 from urllib.parse import urlparse
 
 
@@ -37,3 +41,19 @@ def recreate_database(url: str) -> None:
 
 def drop_database(url: str) -> None:
     _run_on_server(url, 'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def timed(label: str, function, *args, **kwargs):
+    """`function(*args, **kwargs)`, printing how long it took; returns (its result, seconds)."""
+    started = time.perf_counter()
+    result = function(*args, **kwargs)
+    elapsed = time.perf_counter() - started
+    print(f"  {label:<52} {elapsed:8.2f} s")
+    return result, elapsed
+
+
+def write_json(path: str, figures: dict) -> None:
+    """A bench's headline figures, machine-readable (--json), for whatever runs it."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")

@@ -25,6 +25,8 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from bench.database import timed
+
 CHANGED_ORDERS = 10  # orders of the last days cancelled since the last (hourly) roll-up
 CHANGED_DAYS = 3
 BRANDS = 40
@@ -105,14 +107,6 @@ def setup_django(url: str, var_dir: Path) -> None:
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
-
-
-def timed(label: str, function, *args, **kwargs):
-    started = time.perf_counter()
-    result = function(*args, **kwargs)
-    elapsed = time.perf_counter() - started
-    print(f"  {label:<52} {elapsed:8.2f} s")
-    return result, elapsed
 
 
 def sql_array(values: list[str]) -> str:

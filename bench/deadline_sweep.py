@@ -14,7 +14,6 @@ no assertion. Usage: python bench/deadline_sweep.py [--cases 100000] [--batch-si
 
 import argparse
 import cProfile
-import json
 import os
 import pstats
 import statistics
@@ -26,6 +25,8 @@ from urllib.parse import urlparse
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
+
+from bench.database import timed, write_json  # noqa: E402  (after the path insert above)
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/aftersales_bench"
 TARGET_RATIO = 3.0
@@ -44,21 +45,6 @@ def setup_django(url: str) -> None:
     import django
 
     django.setup()
-
-
-def timed(label: str, function, *args, **kwargs):
-    started = time.perf_counter()
-    result = function(*args, **kwargs)
-    elapsed = time.perf_counter() - started
-    print(f"  {label:<44} {elapsed:8.2f} s")
-    return result, elapsed
-
-
-def write_json(path: str, figures: dict) -> None:
-    """The headline figures, machine-readable (--json), for whatever runs this bench."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
 
 
 def insert_cases(count: int) -> None:

@@ -26,7 +26,6 @@ Usage: python bench/price_drop.py [--orders 100000] [--other-orders N] [--custom
 
 import argparse
 import cProfile
-import json
 import os
 import pstats
 import random
@@ -44,6 +43,8 @@ from urllib.parse import urlparse
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
+
+from bench.database import timed, write_json  # noqa: E402  (after the path insert above)
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/aftersales_bench_price_drop"
 PAID = Decimal("1999.00")
@@ -71,21 +72,6 @@ def setup_django(url: str, var_dir: Path) -> None:
     import django
 
     django.setup()
-
-
-def timed(label: str, function, *args, **kwargs):
-    started = time.perf_counter()
-    result = function(*args, **kwargs)
-    elapsed = time.perf_counter() - started
-    print(f"  {label:<52} {elapsed:8.2f} s")
-    return result, elapsed
-
-
-def write_json(path: str, figures: dict) -> None:
-    """The headline figures, machine-readable (--json), for whatever runs this bench."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
 
 
 def maxrss_mib() -> float:

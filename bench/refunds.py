@@ -17,7 +17,6 @@ assertion. Usage: python bench/refunds.py [--refunds 10000] [--workers 1] [--con
 """
 
 import argparse
-import json
 import os
 import secrets
 import shutil
@@ -27,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import closing
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -35,6 +33,8 @@ from urllib.parse import urlparse
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
+
+from bench.database import timed, write_json  # noqa: E402  (after the path insert above)
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/aftersales_bench_refunds"
 DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/10"
@@ -49,20 +49,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def timed(label: str, function, *args, **kwargs):
-    started = time.perf_counter()
-    result = function(*args, **kwargs)
-    print(f"  {label:<44} {time.perf_counter() - started:8.2f} s")
-    return result
-
-
-def write_json(path: str, figures: dict) -> None:
-    """The headline figures, machine-readable (--json), for whatever runs this bench."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
 
 
 def insert_refunds(count: int) -> list[int]:
@@ -145,12 +131,13 @@ def capture_payments(store_path: Path) -> int:
         (number, str(paid), currency, now())
         for number, paid, currency in Order.objects.values_list("number", "paid_total", "currency")
     ]
-    with closing(store.connect()) as db:
+    with store.connection() as db:
         db.execute("BEGIN IMMEDIATE")
         db.executemany("INSERT INTO payments (reference, amount, currency, created_at) VALUES (?, ?, ?, ?)", rows)
         db.execute("COMMIT")
     if store.payment(rows[0][0])["amount"] != str(PAID):  # read back through the store's own API
         raise RuntimeError("the sandbox's store does not read back the payments written")
+    store.close()
     return len(rows)
 
 
@@ -292,7 +279,7 @@ def main() -> None:
     from aftersales.finance.tasks import execute_refund
 
     timed("migrate", call_command, "migrate", verbosity=0)
-    refund_ids = timed(f"insert {args.refunds:,} orders and refunds", insert_refunds, args.refunds)
+    refund_ids, _ = timed(f"insert {args.refunds:,} orders and refunds", insert_refunds, args.refunds)
     timed("capture the payments in the sandbox's store", capture_payments, directory / "sandbox.sqlite3")
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")

@@ -5,22 +5,14 @@ finds a sequential scan of a big table wherever it sits in a plan."""
 import pytest
 from django.urls import Resolver404, resolve
 
-from bench import explain
+from bench import explain, load
 
-LOAD_PATHS = [
-    "/api/v1/orders/BENCH000000001/options/",
-    "/api/v1/orders/",
-    "/api/v1/cases/RMA-BENCH-00000001/",
-    "/orders/",
-    "/api/v1/returns/",
-    "/admin/returns/returnrequest/",
-    "/admin/techsupport/ticket/",
-    "/admin/finance/refund/",
-    "/admin/insight/",
+LOAD_PATHS = [path.format(order="BENCH000000001", case="RMA-BENCH-00000001") for path in load.PATHS.values()] + [
+    path for _name, _role, path in load.DASHBOARD_PAGES
 ]
 
 
-@pytest.mark.parametrize("path", [page.path.split("?")[0] for page in explain.PAGES] + LOAD_PATHS)
+@pytest.mark.parametrize("path", [path.split("?")[0] for path in [page.path for page in explain.PAGES] + LOAD_PATHS])
 def test_every_benched_path_is_a_url_of_the_project(path):
     try:
         resolve(path)
