@@ -69,10 +69,15 @@ class SandboxServer(ThreadingHTTPServer):
         self.secret = secret
         self.faults = Faults()
 
+    def server_close(self) -> None:
+        super().server_close()
+        self.store.close()
+
 
 class Handler(BaseHTTPRequestHandler):
     server: SandboxServer
     server_version = "SandboxGateway/1"
+    protocol_version = "HTTP/1.1"  # keep-alive: a worker's client reuses its connection from refund to refund
 
     def do_GET(self):
         self.handle_api("GET")

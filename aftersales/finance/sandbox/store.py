@@ -6,7 +6,8 @@ exceed what was captured. Amounts are exact decimals, stored as strings."""
 
 import secrets
 import sqlite3
-from contextlib import closing
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
@@ -78,18 +79,37 @@ class Store:
     def __init__(self, path: Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self.connect()) as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(SCHEMA)
+        self._local = threading.local()
+        # Held open for the store's life: when the last connection to a WAL database closes, SQLite
+        # checkpoints and deletes the WAL, which then has to be made again by the next write.
+        self._keeper = self._open()
+        self._keeper.execute("PRAGMA journal_mode=WAL")
+        self._keeper.executescript(SCHEMA)
 
-    def connect(self) -> sqlite3.Connection:
-        """One connection per request; autocommit mode, writes take the lock with BEGIN IMMEDIATE."""
-        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+    def _open(self) -> sqlite3.Connection:
+        """Autocommit mode; writes take the lock with BEGIN IMMEDIATE."""
+        db = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
         db.row_factory = sqlite3.Row
         # WAL with NORMAL: no fsync per commit (a power cut may lose the last ones, never corrupts the
         # file). A test provider must answer at once; its books are not money.
         db.execute("PRAGMA synchronous=NORMAL")
         return db
+
+    @contextmanager
+    def connection(self):
+        """The calling thread's connection (the server has a thread per HTTP connection), kept between
+        its requests. A transaction an error left open is rolled back."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = self._open()
+        try:
+            yield db
+        finally:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+
+    def close(self) -> None:
+        self._keeper.close()
 
     # --- payments --------------------------------------------------------------------------------------
     def capture_payment(self, body: dict) -> Result:
@@ -97,8 +117,7 @@ class Store:
         amount = parse_amount(body.get("amount"))
         if not reference or not currency:
             raise Refusal(400, "invalid_request", "reference and currency are required")
-        db = self.connect()
-        try:
+        with self.connection() as db:
             db.execute("BEGIN IMMEDIATE")
             row = db.execute("SELECT * FROM payments WHERE reference = ?", (reference,)).fetchone()
             if row is None:
@@ -112,12 +131,10 @@ class Store:
             else:
                 replayed = True
             db.execute("COMMIT")
-        finally:
-            db.close()  # closing with a transaction open rolls it back
         return Result(self.payment(reference), status=200 if replayed else 201, replayed=replayed)
 
     def payment(self, reference: str) -> dict:
-        with closing(self.connect()) as db:
+        with self.connection() as db:
             row = db.execute("SELECT * FROM payments WHERE reference = ?", (reference,)).fetchone()
             if row is None:
                 raise Refusal(404, "payment_not_found", f"no payment {reference}")
@@ -144,8 +161,7 @@ class Store:
             raise Refusal(400, "invalid_request", "the Idempotency-Key header is required")
         payment_reference, currency = str(body.get("payment_reference") or ""), str(body.get("currency") or "")
         amount = parse_amount(body.get("amount"))
-        db = self.connect()
-        try:
+        with self.connection() as db:
             db.execute("BEGIN IMMEDIATE")  # one refund decision at a time: the captured cap holds
             stored = db.execute("SELECT * FROM refunds WHERE idempotency_key = ?", (idempotency_key,)).fetchone()
             if stored is not None:
@@ -189,12 +205,10 @@ class Store:
             )
             stored = db.execute("SELECT * FROM refunds WHERE idempotency_key = ?", (idempotency_key,)).fetchone()
             db.execute("COMMIT")
-        finally:
-            db.close()
         return self._result(stored, replayed=False)
 
     def refund(self, idempotency_key: str) -> Result:
-        with closing(self.connect()) as db:
+        with self.connection() as db:
             row = db.execute("SELECT * FROM refunds WHERE idempotency_key = ?", (idempotency_key,)).fetchone()
         if row is None:
             raise Refusal(404, "refund_not_found", f"no refund with idempotency key {idempotency_key}")
@@ -204,7 +218,7 @@ class Store:
         """Refunds that moved money during `day` as the clock reads in `zone`."""
         start = datetime.combine(day, time.min, tzinfo=zone)
         end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
-        with closing(self.connect()) as db:
+        with self.connection() as db:
             rows = db.execute(
                 "SELECT * FROM refunds WHERE status = 'succeeded' AND created_at >= ? AND created_at < ?"
                 " ORDER BY created_at, reference",
@@ -214,7 +228,7 @@ class Store:
 
     def refunds_executed(self) -> int:
         """Refunds that moved money: one row per idempotency key, so a replay never counts twice."""
-        with closing(self.connect()) as db:
+        with self.connection() as db:
             return db.execute("SELECT count(*) FROM refunds WHERE status = 'succeeded'").fetchone()[0]
 
     @staticmethod
