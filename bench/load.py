@@ -374,6 +374,7 @@ def gunicorn_env(database_url: str, broker_url: str) -> dict[str, str]:
         **os.environ,
         "DATABASE_URL": database_url,
         "CELERY_BROKER_URL": broker_url,
+        "CACHE_URL": broker_url,  # shared by the processes, as docker-compose.yml's Redis cache
         "DATABASE_CONN_MAX_AGE": "60",  # as docker-compose.yml's web: a connection kept per worker
         "DEBUG": "0",
         "HTTPS": "0",

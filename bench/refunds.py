@@ -7,9 +7,10 @@ inserted in bulk, and the sandbox provider's store gets each order's captured pa
 sandbox process and W Celery workers (prefork, C processes each) start with the same settings, and
 the clock runs from the first nudge to the last refund paid.
 
-The work is enqueued as production does it: one `execute_refund` nudge per refund, as approving a
-refund sends one after commit. No beat, so `sweep_refunds` never helps; a refund the nudges leave
-behind shows up in the counts by state.
+The work is enqueued as production does it: one nudge per refund (`execution.nudge`), as approving a
+refund sends one after commit, with the cache in Redis as docker-compose has it (a nudge waiting in
+the queue makes the next ones unneeded). No beat, so `sweep_refunds` never helps; a refund the
+nudges leave behind shows up in the counts by state.
 
 Printed: refunds/s, and what the sandbox says it did: refunds that moved money (must be N, once per
 idempotency key) and refund requests received (more than N means retried calls). Figures only, no
@@ -245,6 +246,7 @@ def main() -> None:
         "DATABASE_URL": args.database_url,
         "DATABASE_CONN_MAX_AGE": "60",  # as docker-compose runs the worker
         "CELERY_BROKER_URL": args.broker_url,
+        "CACHE_URL": args.broker_url,  # shared by the processes, as docker-compose.yml's Redis cache
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "PAYMENT_GATEWAY": "sandbox",
         "PAYMENT_GATEWAY_URL": sandbox_url,
@@ -276,7 +278,7 @@ def main() -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from aftersales.finance.tasks import execute_refund
+    from aftersales.finance.execution import nudge
 
     timed("migrate", call_command, "migrate", verbosity=0)
     refund_ids, _ = timed(f"insert {args.refunds:,} orders and refunds", insert_refunds, args.refunds)
@@ -306,8 +308,8 @@ def main() -> None:
         timed(f"start the sandbox and {args.workers} worker(s)", wait_for_workers, processes, names)
 
         started, started_at = time.perf_counter(), timezone.now()
-        for refund_id in refund_ids:  # the nudge each approval sends after commit
-            execute_refund.delay(refund_id)
+        for _refund_id in refund_ids:  # the nudge each approval sends after commit
+            nudge()
         enqueued = time.perf_counter() - started
         deadline = started + args.timeout
         while True:

@@ -37,8 +37,8 @@ def refunded_or_pending(order: Order) -> Decimal:
     return Decimal(total or 0).quantize(Decimal("0.01"))  # SQLite sums decimals as binary floats
 
 
-def record_event(refund: Refund, *, action: str, actor=None, from_state: str = "", note: str = "", data=None) -> None:
-    RefundEvent.objects.create(
+def _event(refund: Refund, *, action: str, actor=None, from_state: str = "", note: str = "", data=None) -> RefundEvent:
+    return RefundEvent(
         refund=refund,
         at=timezone.now(),
         actor=actor,
@@ -48,6 +48,15 @@ def record_event(refund: Refund, *, action: str, actor=None, from_state: str = "
         note=note,
         data=data or {},
     )
+
+
+def record_event(refund: Refund, **event) -> None:
+    _event(refund, **event).save()
+
+
+def record_events(refunds: list[Refund], *, data: Callable[[Refund], dict], **event) -> None:
+    """The same event for each of `refunds` (a batch a worker claimed), `data` of each its own."""
+    RefundEvent.objects.bulk_create([_event(refund, data=data(refund), **event) for refund in refunds])
 
 
 def move(refund: Refund, to: str, *, action: str, actor=None, note: str = "", data=None, **fields) -> Refund:
@@ -61,7 +70,7 @@ def move(refund: Refund, to: str, *, action: str, actor=None, note: str = "", da
     refund.save()
     record_event(refund, action=action, actor=actor, from_state=from_state, note=note, data=data)
     if to == State.APPROVED and refund.destination == Refund.Destination.ORIGINAL_PAYMENT:
-        transaction.on_commit(lambda: _nudge(refund.pk))
+        transaction.on_commit(_nudge_execution)
     if to == State.APPROVED and refund.is_internal:
         refund = _pay_internal(refund)
     return refund
@@ -87,10 +96,10 @@ def _pay_internal(refund: Refund) -> Refund:
     return mark_refund_paid(refund=refund, gateway_reference=reference)
 
 
-def _nudge(refund_id: int) -> None:
-    from .tasks import execute_refund
+def _nudge_execution() -> None:
+    from .execution import nudge
 
-    execute_refund.delay(refund_id)
+    nudge()
 
 
 # --- Asking for a refund ----------------------------------------------------------------------------
@@ -293,7 +302,11 @@ def _tell_case_apps(event: str, refund: Refund) -> None:
 @transaction.atomic
 def mark_refund_paid(*, refund: Refund, gateway_reference: str = "") -> Refund:
     """The money reached the customer. Idempotent: a refund already paid is returned unchanged."""
-    refund = lock_one(Refund, refund.pk)
+    return mark_locked_refund_paid(lock_one(Refund, refund.pk), gateway_reference=gateway_reference)
+
+
+def mark_locked_refund_paid(refund: Refund, *, gateway_reference: str = "") -> Refund:
+    """mark_refund_paid for a refund the caller has locked in its transaction (the executor)."""
     if refund.state in (State.SUCCEEDED, State.RESOLVED):
         return refund
     if refund.state not in (State.APPROVED, State.PROCESSING):  # never before its approvals

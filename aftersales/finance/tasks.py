@@ -8,9 +8,17 @@ from django.utils import timezone
 from . import execution, reconciliation
 
 
+@shared_task(name="aftersales.finance.tasks.pay_due_refunds")
+def pay_due_refunds() -> int:
+    """The nudge sent when a refund is approved: pay what is due, with help from other workers."""
+    execution.nudge_received()
+    return execution.execute_due(call_for_help=True)
+
+
 @shared_task(name="aftersales.finance.tasks.execute_refund")
 def execute_refund(refund_id: int) -> str:
-    """The nudge sent when a refund is approved; doing nothing is fine (already taken or not due)."""
+    """Pay that one refund (the nudge of earlier releases, which may still be queued); doing nothing
+    is fine (already taken or not due)."""
     refund = execution.execute(refund_id)
     return refund.state if refund else "not due"
 

@@ -70,7 +70,7 @@ def test_R_FIN_4_a_gateway_timeout_is_unknown_and_never_pays_twice(live, gateway
 def test_R_FIN_4_a_worker_killed_after_the_gateway_paid_is_finished_by_the_sweeper(live, gateway, finance_staff):
     before = live.refunds_executed()
     refund = approved_refund(finance_staff, gateway)
-    claimed = execution.claim(refund_id=refund.pk)
+    [claimed] = execution.claim(refund_id=refund.pk)
     execution.pay(claimed)  # the gateway paid … and the worker died before recording it
     assert Refund.objects.get(pk=refund.pk).state == "processing"
     assert execution.requeue_stalled() == 0  # not stale yet
@@ -118,6 +118,77 @@ def test_R_FIN_2_bank_transfers_wait_for_the_transfer_batch(live, gateway, finan
     )
     assert execution.execute(refund.pk) is None
     assert Refund.objects.get(pk=refund.pk).state == "approved"
+
+
+def test_R_FIN_4_a_worker_claims_the_oldest_due_refunds_as_a_batch(live, gateway, finance_staff):
+    first, second, third = (approved_refund(finance_staff, gateway) for _ in range(3))
+    claimed = execution.claim(limit=2)
+    assert [refund.pk for refund in claimed] == [first.pk, second.pk]
+    for refund in claimed:
+        refund.refresh_from_db()
+        assert refund.state == "processing" and refund.attempts == 1
+        assert refund.events.last().action == "processing" and refund.events.last().data == {"attempt": 1}
+    assert [refund.pk for refund in execution.claim(limit=2)] == [third.pk]  # the others are taken
+    assert execution.claim(limit=2) == []
+
+
+def test_R_FIN_4_paying_what_is_due_goes_batch_by_batch_and_pays_each_once(live, gateway, finance_staff, monkeypatch):
+    monkeypatch.setattr(execution, "BATCH", 2)
+    before = live.refunds_executed()
+    refunds = [approved_refund(finance_staff, gateway) for _ in range(5)]
+    assert execution.execute_due() == 5
+    assert set(Refund.objects.filter(pk__in=[r.pk for r in refunds]).values_list("state", flat=True)) == {"succeeded"}
+    assert live.refunds_executed() == before + 5
+    assert execution.execute_due() == 0
+
+
+@pytest.fixture
+def shared_cache(settings, tmp_path):
+    """A cache every process sees (files here; Redis in production), so nudges can be coalesced."""
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(tmp_path)}
+    }
+
+
+def test_R_FIN_4_a_nudge_while_one_waits_in_the_queue_is_dropped(live, gateway, finance_staff, shared_cache):
+    from django.core.cache import cache
+
+    cache.add(execution.NUDGE_KEY, True)  # a nudge waiting in the queue
+    refund = approved_refund(finance_staff, gateway)
+    execution.nudge()  # dropped: the waiting one will pay this refund
+    assert Refund.objects.get(pk=refund.pk).state == "approved"
+    from aftersales.finance.tasks import pay_due_refunds
+
+    assert pay_due_refunds() == 1  # the waiting nudge reaches a worker
+    assert Refund.objects.get(pk=refund.pk).state == "succeeded"
+    later = approved_refund(finance_staff, gateway)
+    execution.nudge()  # nothing waits any more: sent (and run at once, tasks are eager in tests)
+    assert Refund.objects.get(pk=later.pk).state == "succeeded"
+
+
+def test_R_FIN_4_without_a_shared_cache_every_nudge_is_sent(live, gateway, finance_staff):
+    from django.core.cache import cache
+
+    cache.add(execution.NUDGE_KEY, True)  # this process's own cache: other processes can't clear it
+    refund = approved_refund(finance_staff, gateway)
+    execution.nudge()
+    assert Refund.objects.get(pk=refund.pk).state == "succeeded"
+    cache.delete(execution.NUDGE_KEY)
+
+
+def test_R_FIN_4_a_worker_with_a_full_batch_calls_another_to_help(
+    live, gateway, finance_staff, shared_cache, monkeypatch
+):
+    from aftersales.finance import tasks
+
+    monkeypatch.setattr(execution, "BATCH", 2)
+    helpers = []
+    monkeypatch.setattr(tasks.pay_due_refunds, "delay", lambda: helpers.append("nudged"))  # the broker's side
+    for _ in range(5):
+        approved_refund(finance_staff, gateway)
+    assert tasks.pay_due_refunds() == 5
+    assert helpers == ["nudged"]  # one waiting nudge at a time, however many full batches
+    assert execution.execute_due(call_for_help=False) == 0
 
 
 def test_backoff_doubles_up_to_an_hour(settings):
