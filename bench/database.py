@@ -57,3 +57,12 @@ def write_json(path: str, figures: dict) -> None:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+
+
+def checkpoint() -> None:
+    """Write out the pages left dirty by what came before (inserts, a reset, an earlier bench), so the
+    server does not write them while the next step is timed. Needs a superuser (or pg_checkpoint)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("CHECKPOINT")

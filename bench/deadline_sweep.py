@@ -26,7 +26,7 @@ from urllib.parse import urlparse
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from bench.database import timed, write_json  # noqa: E402  (after the path insert above)
+from bench.database import checkpoint, timed, write_json  # noqa: E402  (after the path insert above)
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/aftersales_bench"
 TARGET_RATIO = 3.0
@@ -171,6 +171,7 @@ def main() -> None:
         print(f" round {round_no}")
         if round_no > 1:
             timed("reset the same rows", reset_cases)
+        checkpoint()
         sql_timer = SqlTimer()
         if profiler:
             profiler.enable()
@@ -187,6 +188,7 @@ def main() -> None:
         print(f"    handled {handled:,}; expired {expired:,}; events {events:,}; notifications {notices:,}")
 
         timed("reset the same rows", reset_cases)
+        checkpoint()
         updated, raw_seconds = timed("raw UPDATE ... WHERE deadline_at <= now()", raw_update)
         print(f"    updated {updated:,}; ratio {sweep_seconds / raw_seconds:.1f}x")
         ratios.append(sweep_seconds / raw_seconds)

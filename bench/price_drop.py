@@ -44,7 +44,7 @@ from urllib.parse import urlparse
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from bench.database import timed, write_json  # noqa: E402  (after the path insert above)
+from bench.database import checkpoint, timed, write_json  # noqa: E402  (after the path insert above)
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/aftersales_bench_price_drop"
 PAID = Decimal("1999.00")
@@ -301,6 +301,8 @@ def main() -> None:
         f"insert {total:,} orders ({args.orders:,} in the window)", insert_orders, args.orders, others, args.customers
     )
     timed("analyze", analyze)
+    if connection.vendor == "postgresql":
+        checkpoint()
     entry, _created = record_price_change(
         product=product, price=NEW_PRICE, kind=PriceKind.REGULAR, effective_at=timezone.now() - timedelta(seconds=1)
     )  # its own sweep is queued to the in-memory broker after commit and never runs

@@ -35,7 +35,7 @@ from urllib.parse import urlparse
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from bench.database import timed, write_json  # noqa: E402  (after the path insert above)
+from bench.database import checkpoint, timed, write_json  # noqa: E402  (after the path insert above)
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/aftersales_bench_refunds"
 DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/10"
@@ -285,6 +285,7 @@ def main() -> None:
     timed("capture the payments in the sandbox's store", capture_payments, directory / "sandbox.sqlite3")
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
+    checkpoint()
 
     processes = Processes(directory, env)
     try:

@@ -149,7 +149,7 @@ def main() -> None:
         sys.exit("wrk is not installed: run bin/ensure-wrk (Debian's wrk package)")
 
     from bench import dataset, explain, load
-    from bench.database import drop_database
+    from bench.database import checkpoint, drop_database
 
     started = time.perf_counter()
     size = dataset.sizes(args.scale)
@@ -161,6 +161,7 @@ def main() -> None:
     var_dir = Path(tempfile.mkdtemp(prefix="bench-run-"))
     dataset.prepare(url, args.scale, reuse=args.reuse, var_dir=var_dir)
     build_seconds = time.perf_counter() - started
+    checkpoint()  # the gigabyte just written is not flushed while the requests are timed
     results = {
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
@@ -192,6 +193,15 @@ def main() -> None:
         load.print_table(http)
         results["http"] = http
 
+    from django.db import connections
+
+    checkpoint()  # each background bench also checkpoints its own inserts before it times anything
+    connections.close_all()
+    if args.keep or args.reuse:
+        print(f"\n  kept: {where}")
+    else:
+        drop_database(url)  # before the background benches: its autovacuum must not run during them
+
     env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
     runs = [
         ("sweep", "deadline_sweep.py", ["--cases", str(max(1000, round(100_000 * min(args.scale, 1.0))))]),
@@ -203,14 +213,6 @@ def main() -> None:
         for part, script, script_args in runs
         if part not in skip and (figures := background(script, script_args, env)) is not None
     ]
-
-    from django.db import connections
-
-    connections.close_all()
-    if args.keep or args.reuse:
-        print(f"\n  kept: {where}")
-    else:
-        drop_database(url)
 
     results["seconds"] = round(time.perf_counter() - started)
     RESULTS_DIR.mkdir(exist_ok=True)
