@@ -71,3 +71,46 @@ def test_R_FIN_4_a_worker_killed_after_the_gateway_paid_pays_once(tmp_path, sand
     assert refund.attempts == 2 and refund.gateway_reference
     assert "requeued" in refund.events.values_list("action", flat=True)
     assert sandbox.refunds_executed() == before + 1  # paid once, by the first worker's call
+
+
+def _paid_by(log) -> list[int]:
+    """What each pay_due_refunds run of a worker paid, from its log ("… succeeded in 0.4s: 20")."""
+    return [
+        int(line.rsplit(":", 1)[1])
+        for line in log.read_text(errors="replace").splitlines()
+        if "pay_due_refunds" in line and " succeeded in " in line
+    ]
+
+
+@pytest.mark.worker
+@pytest.mark.filterwarnings("ignore::celery.exceptions.AlwaysEagerIgnored")  # send_task is meant to reach the broker
+@pytest.mark.django_db(transaction=True)
+def test_R_FIN_4_a_backlog_is_paid_by_the_workers_together_each_refund_once(tmp_path, sandbox):
+    refunds = []
+    for n in range(45):
+        order = order_paid("100.00")
+        sandbox.control("POST", "/payments", json={"reference": order.number, "amount": "100.00", "currency": "CNY"})
+        refunds.append(
+            finance.request_refund(
+                order=order, source=Refund.Source.GOODWILL, amount=Decimal("60.00"), idempotency_key=f"backlog-{n}"
+            )
+        )
+    Refund.objects.filter(pk__in=[r.pk for r in refunds]).update(state="approved")  # a backlog, no nudges yet
+    before = sandbox.refunds_executed()
+    # A cache both workers see (files here; Redis in production), so a full batch's call for help is one message.
+    shared = {"PAYMENT_GATEWAY_URL": sandbox.url, "CACHE_URL": f"filecache://{tmp_path / 'cache'}"}
+    workers = [start_worker(tmp_path, beat=False, extra_env=shared, name=f"payer-{n}") for n in (1, 2)]
+    try:
+        wait_for(lambda: all(b"ready" in log.read_bytes() for _p, log in workers), "both workers", workers)
+        current_app.send_task("aftersales.finance.tasks.pay_due_refunds")  # one nudge for the whole backlog
+        wait_for(
+            lambda: not Refund.objects.filter(pk__in=[r.pk for r in refunds]).exclude(state="succeeded").exists(),
+            "every refund paid",
+            workers,
+        )
+    finally:
+        for process, _log in workers:
+            stop_worker(process)
+    runs = [paid for _process, log in workers for paid in _paid_by(log)]
+    assert sum(runs) == 45 and len([paid for paid in runs if paid]) >= 2  # a full batch called another worker
+    assert sandbox.refunds_executed() == before + 45  # each refund's money moved once
