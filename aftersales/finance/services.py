@@ -67,7 +67,7 @@ def move(refund: Refund, to: str, *, action: str, actor=None, note: str = "", da
     refund.state = to
     for name, value in fields.items():
         setattr(refund, name, value)
-    refund.save()
+    refund.save(update_fields=["state", "updated_at", *fields])
     record_event(refund, action=action, actor=actor, from_state=from_state, note=note, data=data)
     if to == State.APPROVED and refund.destination == Refund.Destination.ORIGINAL_PAYMENT:
         transaction.on_commit(_nudge_execution)
