@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from aftersales.cases.admin import staff_transitions, status_change
+from aftersales.cases.models import CaseKind
 from aftersales.common.admin_site import QueueMixin, SingleRowSettingsMixin, ViewOnlyMixin, case_status_filter
 from aftersales.common.errors import DomainError, TransitionConflict
 from aftersales.finance.ledger import coupon_state
@@ -197,8 +198,14 @@ class ClaimAdmin(QueueMixin, ViewOnlyMixin, admin.ModelAdmin):
     readonly_fields = tuple(field for _title, options in fieldsets for field in options["fields"])
 
     def get_queryset(self, request):
-        # Everything the queue's columns and the claim page read, in the one query.
-        return super().get_queryset(request).select_related("case__customer", "order", "refund", "coupon", "decided_by")
+        # Everything the queue's columns and the claim page read, in the one query. Every claim's case is a
+        # price-protection case; saying so lets PostgreSQL read the queue off its partial index (migration 0003).
+        return (
+            super()
+            .get_queryset(request)
+            .filter(case__kind=CaseKind.PRICE_PROTECTION)
+            .select_related("case__customer", "order", "refund", "coupon", "decided_by")
+        )
 
     # --- columns and read-only fields
 

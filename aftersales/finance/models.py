@@ -91,6 +91,8 @@ class Refund(models.Model):
         indexes = [
             models.Index(fields=["-created_at", "-id"], name="finance_refund_recent"),
             models.Index(fields=["state", "-created_at"], name="finance_refund_queue"),
+            # The queue's totals by state, read off the index alone (an index-only scan).
+            models.Index(fields=["state", "amount"], name="finance_refund_state_totals"),
         ]
         # The cap across rows (R-RET-13: an order's non-rejected refunds ≤ its paid_total) is no CHECK
         # constraint but triggers (migration 0005_refund_revoked_amount); they count amount − revoked_amount.
