@@ -93,8 +93,7 @@ def submit_request(
         )
 
     lock_one(Order, order.pk)  # serialises submissions on this order until commit
-    requested = selectors.requested_quantities(order)  # read after the lock: includes a racing winner
-    open_reasons = selectors.open_reasons(order)
+    requested, open_reasons = selectors.line_requests(order)  # read after the lock: includes a racing winner
     shop = selectors.shop_policy()
     customer_facts = selectors.customer_facts(customer, now=now)
     order_lines = {
