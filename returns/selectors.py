@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from aftersales.cases.models import CaseKind
@@ -99,32 +99,35 @@ def line_facts(line: OrderLine, *, requested: int, reasons: frozenset[str] = fro
 
 def customer_facts(customer, *, now: datetime) -> CustomerFacts:
     """R-RET-12: first-time buyer (one order, no return yet) and this year's free returns used."""
-    requests = (
+    requests = list(
         ReturnRequest.objects.filter(case__customer=customer)
         .exclude(case__status__in=("rejected", "cancelled"))
-        .aggregate(
-            any=Count("pk"),
-            free=Count(
-                "pk",
-                filter=Q(
-                    reason=Reason.NO_REASON,
-                    return_shipping_paid_by=Payer.SHOP,
-                    case__opened_at__year=timezone.localdate(now).year,
-                ),
-            ),
-        )
+        .values_list("reason", "return_shipping_paid_by", "case__opened_at")
     )
-    first_time = not requests["any"] and customer.orders.count() <= 1  # orders counted only when it matters
-    return CustomerFacts(first_time_buyer=first_time, free_returns_used_this_year=requests["free"])
+    year = timezone.localdate(now).year
+    free = sum(
+        reason == Reason.NO_REASON and paid_by == Payer.SHOP and timezone.localdate(opened_at).year == year
+        for reason, paid_by, opened_at in requests
+    )
+    first_time = not requests and customer.orders.count() <= 1  # orders counted only when it matters
+    return CustomerFacts(first_time_buyer=first_time, free_returns_used_this_year=free)
+
+
+def policy_lines(order: Order) -> list[OrderLine]:
+    """The order's lines in line order with what the policy reads of them (product, category, brand).
+    A gift's main line is on the same order (R-ORD-1): linked here rather than joined again, and each
+    line's order is `order` itself."""
+    lines = list(order.lines.select_related("product__category", "product__brand").order_by("line_no"))
+    by_pk = {line.pk: line for line in lines}
+    for line in lines:
+        if line.gift_of_id in by_pk:
+            line.gift_of = by_pk[line.gift_of_id]
+    return lines
 
 
 def order_verdicts(order: Order, *, now: datetime | None = None) -> list[tuple[OrderLine, LineVerdict]]:
     """Every line of the order with what is open and what is refused, for the portal and the API."""
     now = now or timezone.now()
-    # order.lines gives each line this `order` as its order: no join for it.
-    lines = order.lines.select_related(
-        "product__category", "product__brand", "gift_of__product__category", "gift_of__product__brand"
-    )
     requested, reasons = line_requests(order)
     shop, customer = shop_policy(), customer_facts(order.customer, now=now)
     return [
@@ -137,7 +140,7 @@ def order_verdicts(order: Order, *, now: datetime | None = None) -> list[tuple[O
                 customer=customer,
             ),
         )
-        for line in lines.order_by("line_no")
+        for line in policy_lines(order)
     ]
 
 
@@ -155,12 +158,7 @@ def request_verdicts(request: ReturnRequest, *, now: datetime | None = None) -> 
     own = {} if request.case.status in RELEASED_STATUSES else wanted
     requested = requested_quantities(order)
     shop, customer = shop_policy(), customer_facts(order.customer, now=now)
-    lines = {
-        line.pk: line
-        for line in order.lines.select_related(
-            "order", "product__category", "product__brand", "gift_of__product__category", "gift_of__product__brand"
-        )
-    }
+    lines = {line.pk: line for line in policy_lines(order)}
     result = []
     for pk, quantity in wanted.items():
         line = lines[pk]
