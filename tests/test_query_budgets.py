@@ -152,12 +152,12 @@ BUDGETS: dict[str, int] = {
     "api price protection of an order": 11,
     "admin order page": 14,
     # one case's timeline
-    "portal case page": 11,
-    "api case (customer)": 7,
-    "api case (staff)": 9,
+    "portal case page": 10,
+    "api case (customer)": 5,
+    "api case (staff)": 7,
     "admin case page": 17,
     # one ticket's messages
-    "portal ticket page": 13,
+    "portal ticket page": 12,
     "api ticket (customer)": 5,
     "api ticket (staff)": 7,
     "admin ticket page": 20,
