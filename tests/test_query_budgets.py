@@ -85,8 +85,8 @@ BUDGETS: dict[str, int] = {
     "admin feedback": 15,
     "admin follow-ups": 13,
     # warranty
-    "portal warranty products": 9,
-    "admin repair board": 16,
+    "portal warranty products": 8,
+    "admin repair board": 14,
     # price protection
     "portal my price protection": 5,
     "api price-protection claims (customer)": 10,
@@ -143,13 +143,13 @@ BUDGETS: dict[str, int] = {
     "admin canned replies": 13,
     "admin business calendar": 18,
     # one order's lines
-    "portal order page": 15,
-    "portal after-sales options": 11,
-    "portal price protection of an order": 12,
+    "portal order page": 14,
+    "portal after-sales options": 8,
+    "portal price protection of an order": 11,
     "api order": 6,
-    "api after-sales options": 10,
-    "api warranty coverage": 9,
-    "api price protection of an order": 11,
+    "api after-sales options": 7,
+    "api warranty coverage": 8,
+    "api price protection of an order": 10,
     "admin order page": 14,
     # one case's timeline
     "portal case page": 10,
