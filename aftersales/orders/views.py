@@ -3,9 +3,10 @@
 Orders come from `selectors.orders_visible_to`, so another customer's order number is a 404."""
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
+
+from aftersales.common.pagination import Paginator
 
 from . import selectors
 
