@@ -64,7 +64,7 @@ QUEUE_PAGE = QueueMixin.list_per_page  # the rows a queue of the dashboard shows
 # PostgreSQL). Lower one when a page gets cheaper; raise one only with the reason, never for a count that grows.
 BUDGETS: dict[str, int] = {
     # orders
-    "portal my orders": 6,
+    "portal my orders": 5,
     "api orders (customer)": 3,
     "api orders (staff)": 5,
     "admin orders": 16,

@@ -21,8 +21,9 @@ def home(request):
 @login_required
 @require_GET
 def order_list(request):
-    orders = selectors.order_list(user=request.user).prefetch_related("lines")
-    page = Paginator(orders, ORDERS_PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.order_list_with_items(user=request.user), ORDERS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
     return render(request, "orders/order_list.html", {"page": page})
 
 
