@@ -10,6 +10,8 @@ from django.db.models import F, Q
 from django.db.models.functions import Round
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.common.settings_rows import SettingsRow
+
 from .policy import Mode
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -25,7 +27,7 @@ class Destination(models.TextChoices):
     ORIGINAL_PAYMENT = "original_payment", _("Original payment method")
 
 
-class PriceProtectionSettings(models.Model):
+class PriceProtectionSettings(SettingsRow):
     """The shop's price-protection knobs: one row, edited by staff in the dashboard (no deploy). The
     window length is per category (`Category.price_protection_days`)."""
 
@@ -68,10 +70,6 @@ class PriceProtectionSettings(models.Model):
 
     def __str__(self):
         return str(_("Price-protection settings"))
-
-    @classmethod
-    def current(cls) -> "PriceProtectionSettings":
-        return cls.objects.get_or_create(pk=1)[0]
 
 
 class Claim(models.Model):

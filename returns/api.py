@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from aftersales.cases.models import Case
 from aftersales.cases.selectors import cases_visible_to
-from aftersales.common.api import multipart_json
+from aftersales.common.api import api_time, multipart_json
 from aftersales.common.errors import ValidationFailed
 from aftersales.orders.selectors import orders_visible_to, product_by_sku
 
@@ -64,8 +64,40 @@ class OrderOptions(APIView):
     @extend_schema(responses=OrderOptionsOutput)
     def get(self, request, number):
         order = get_object_or_404(orders_visible_to(request.user), number=number)
-        lines = [{"line": line, "verdict": verdict} for line, verdict in selectors.order_verdicts(order)]
-        return Response(OrderOptionsOutput({"order": order.number, "lines": lines}).data)
+        return Response(options_data(order, selectors.order_verdicts(order)))
+
+
+def options_data(order, verdicts) -> dict:
+    """OrderOptionsOutput's data, built directly: its nested serializers' fields, built for every
+    response, cost more than the policy (tests/returns/test_options_api.py checks that the two agree)."""
+    return {
+        "order": order.number,
+        "lines": [
+            {
+                "line_id": line.pk,
+                "sku": line.product.sku,
+                "name": line.product_name,
+                "quantity": line.quantity,
+                "returnable_quantity": verdict.returnable_quantity,
+                "options": [
+                    {
+                        "kind": str(o.kind),
+                        "reason": str(o.reason),
+                        "open_until": api_time(o.open_until),
+                        "return_shipping_paid_by": str(o.return_shipping_paid_by),
+                        "photos_required": o.photos_required,
+                        "report_required": o.report_required,
+                    }
+                    for o in verdict.options
+                ],
+                "refused": [
+                    {"kind": str(r.kind), "reason": str(r.reason), "rule": r.rule, "message": str(r.message)}
+                    for r in verdict.refused
+                ],
+            }
+            for line, verdict in verdicts
+        ],
+    }
 
 
 # --- Requests and their steps ---------------------------------------------------------------------

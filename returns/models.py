@@ -6,10 +6,12 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.common.settings_rows import SettingsRow
+
 from .policy import Payer, Reason
 
 
-class ReturnSettings(models.Model):
+class ReturnSettings(SettingsRow):
     """The shop's return policy knobs: one row, edited by staff in the dashboard (no deploy)."""
 
     auto_approve_limit = models.DecimalField(
@@ -49,10 +51,6 @@ class ReturnSettings(models.Model):
 
     def __str__(self):
         return str(_("Return settings"))
-
-    @classmethod
-    def current(cls) -> "ReturnSettings":
-        return cls.objects.get_or_create(pk=1)[0]
 
 
 class ReturnRequest(models.Model):

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from django.db.models import Q, Sum
+from django.db.models import Q
 from django.utils import timezone
 
 from aftersales.cases.models import CaseKind
@@ -36,27 +36,26 @@ def label_lines(request: ReturnRequest):
     return request.lines.select_related("order_line__product").order_by("order_line__line_no")
 
 
+def line_requests(order: Order) -> tuple[dict[int, int], dict[int, frozenset[str]]]:
+    """What the order's lines are already in, in one read: {order line id: units in live requests}
+    (the duplicate guard, R-RET-13) and {order line id: reasons of its requests still open} (one open
+    request per line and reason)."""
+    requested: dict[int, int] = {}
+    reasons: dict[int, set[str]] = {}
+    rows = ReturnLine.objects.filter(order_line__order=order).values_list(
+        "order_line_id", "quantity", "request__reason", "request__case__status", "request__case__closed_at"
+    )
+    for line_id, quantity, reason, status, closed_at in rows:
+        if status not in RELEASED_STATUSES:
+            requested[line_id] = requested.get(line_id, 0) + quantity
+        if closed_at is None:
+            reasons.setdefault(line_id, set()).add(reason)
+    return requested, {line_id: frozenset(r) for line_id, r in reasons.items()}
+
+
 def requested_quantities(order: Order) -> dict[int, int]:
     """{order line id: units already in live requests} — the duplicate guard."""
-    rows = (
-        live_return_lines()
-        .filter(order_line__order=order)
-        .values("order_line_id")
-        .annotate(units=Sum("quantity"))
-        .values_list("order_line_id", "units")
-    )
-    return dict(rows)
-
-
-def open_reasons(order: Order) -> dict[int, frozenset[str]]:
-    """{order line id: reasons of its requests still open} — one open request per line and reason."""
-    reasons: dict[int, set[str]] = {}
-    rows = ReturnLine.objects.filter(order_line__order=order, request__case__closed_at__isnull=True).values_list(
-        "order_line_id", "request__reason"
-    )
-    for line_id, reason in rows:
-        reasons.setdefault(line_id, set()).add(reason)
-    return {line_id: frozenset(r) for line_id, r in reasons.items()}
+    return line_requests(order)[0]
 
 
 def exchange_variants(lines) -> list:
@@ -100,23 +99,36 @@ def line_facts(line: OrderLine, *, requested: int, reasons: frozenset[str] = fro
 
 def customer_facts(customer, *, now: datetime) -> CustomerFacts:
     """R-RET-12: first-time buyer (one order, no return yet) and this year's free returns used."""
-    requests = ReturnRequest.objects.filter(case__customer=customer).exclude(case__status__in=("rejected", "cancelled"))
-    first_time = customer.orders.count() <= 1 and not requests.exists()
-    used = requests.filter(
-        reason=Reason.NO_REASON,
-        return_shipping_paid_by=Payer.SHOP,
-        case__opened_at__year=timezone.localdate(now).year,
-    ).count()
-    return CustomerFacts(first_time_buyer=first_time, free_returns_used_this_year=used)
+    requests = list(
+        ReturnRequest.objects.filter(case__customer=customer)
+        .exclude(case__status__in=("rejected", "cancelled"))
+        .values_list("reason", "return_shipping_paid_by", "case__opened_at")
+    )
+    year = timezone.localdate(now).year
+    free = sum(
+        reason == Reason.NO_REASON and paid_by == Payer.SHOP and timezone.localdate(opened_at).year == year
+        for reason, paid_by, opened_at in requests
+    )
+    first_time = not requests and customer.orders.count() <= 1  # orders counted only when it matters
+    return CustomerFacts(first_time_buyer=first_time, free_returns_used_this_year=free)
+
+
+def policy_lines(order: Order) -> list[OrderLine]:
+    """The order's lines in line order with what the policy reads of them (product, category, brand).
+    A gift's main line is on the same order (R-ORD-1): linked here rather than joined again, and each
+    line's order is `order` itself."""
+    lines = list(order.lines.select_related("product__category", "product__brand").order_by("line_no"))
+    by_pk = {line.pk: line for line in lines}
+    for line in lines:
+        if line.gift_of_id in by_pk:
+            line.gift_of = by_pk[line.gift_of_id]
+    return lines
 
 
 def order_verdicts(order: Order, *, now: datetime | None = None) -> list[tuple[OrderLine, LineVerdict]]:
     """Every line of the order with what is open and what is refused, for the portal and the API."""
     now = now or timezone.now()
-    lines = order.lines.select_related(
-        "order", "product__category", "product__brand", "gift_of__product__category", "gift_of__product__brand"
-    )
-    requested, reasons = requested_quantities(order), open_reasons(order)
+    requested, reasons = line_requests(order)
     shop, customer = shop_policy(), customer_facts(order.customer, now=now)
     return [
         (
@@ -128,7 +140,7 @@ def order_verdicts(order: Order, *, now: datetime | None = None) -> list[tuple[O
                 customer=customer,
             ),
         )
-        for line in lines.order_by("line_no")
+        for line in policy_lines(order)
     ]
 
 
@@ -146,12 +158,7 @@ def request_verdicts(request: ReturnRequest, *, now: datetime | None = None) -> 
     own = {} if request.case.status in RELEASED_STATUSES else wanted
     requested = requested_quantities(order)
     shop, customer = shop_policy(), customer_facts(order.customer, now=now)
-    lines = {
-        line.pk: line
-        for line in order.lines.select_related(
-            "order", "product__category", "product__brand", "gift_of__product__category", "gift_of__product__brand"
-        )
-    }
+    lines = {line.pk: line for line in policy_lines(order)}
     result = []
     for pk, quantity in wanted.items():
         line = lines[pk]

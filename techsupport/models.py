@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.cases.models import private_storage
+from aftersales.common.settings_rows import SettingsRow
 
 
 class Category(models.TextChoices):
@@ -67,7 +68,7 @@ class Team(models.Model):
         return self.name
 
 
-class SupportSettings(models.Model):
+class SupportSettings(SettingsRow):
     """The shop's support knobs: one row, edited by staff in the dashboard."""
 
     first_response_minutes = models.PositiveIntegerField(
@@ -128,10 +129,6 @@ class SupportSettings(models.Model):
 
     def __str__(self):
         return str(_("Support settings"))
-
-    @classmethod
-    def current(cls) -> "SupportSettings":
-        return cls.objects.get_or_create(pk=1)[0]
 
 
 class SlaPolicy(models.Model):

@@ -1,11 +1,16 @@
 import pytest
 from django.core import mail  # noqa: F401
 
+from aftersales.common import settings_rows
 from tests import factories
 
 
 @pytest.fixture(autouse=True)
-def _test_settings(settings, tmp_path):
+def _test_settings(settings, tmp_path, monkeypatch):
+    # Each test's changes to the settings rows roll back with it, without a signal: start from the database,
+    # and keep a row read for the whole test, so its query counts do not depend on how fast it runs.
+    settings_rows.forget_all()
+    monkeypatch.setattr(settings_rows, "FRESH_SECONDS", float("inf"))
     settings.CELERY_TASK_ALWAYS_EAGER = True
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"

@@ -9,6 +9,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.common.settings_rows import SettingsRow
+
 from .policy import Diagnosis, Document, Exclusion, Fault, Knobs, ServiceMode
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -19,7 +21,7 @@ def default_blocking_documents() -> list[str]:
     return [Document.ORIGINAL_INVOICE]
 
 
-class WarrantySettings(models.Model):
+class WarrantySettings(SettingsRow):
     """The shop's warranty knobs: one row, edited by staff in the dashboard (no deploy)."""
 
     ship_in_days = models.PositiveSmallIntegerField(
@@ -68,10 +70,6 @@ class WarrantySettings(models.Model):
 
     def __str__(self):
         return str(_("Warranty settings"))
-
-    @classmethod
-    def current(cls) -> "WarrantySettings":
-        return cls.objects.get_or_create(pk=1)[0]
 
     def knobs(self) -> Knobs:
         return Knobs(

@@ -9,7 +9,7 @@ commit.
 from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,11 +25,22 @@ from .notifications import notify
 def next_case_number(kind: str, now: datetime) -> str:
     """RMA-20261123-000042. The counter row is locked by the UPDATE until our commit."""
     prefix = NUMBER_PREFIX[kind]
-    if not NumberSequence.objects.filter(prefix=prefix).update(last=F("last") + 1):
+    last = _bump(prefix)
+    if last is None:  # the prefix's first case
         NumberSequence.objects.get_or_create(prefix=prefix)
-        NumberSequence.objects.filter(prefix=prefix).update(last=F("last") + 1)
-    last = NumberSequence.objects.filter(prefix=prefix).values_list("last", flat=True).get()
+        last = _bump(prefix)
     return f"{prefix}-{timezone.localdate(now):%Y%m%d}-{last:06d}"
+
+
+def _bump(prefix: str) -> int | None:
+    """The prefix's counter plus one (None: no row yet), in one statement where the ORM takes an UPDATE
+    and a SELECT (RETURNING: PostgreSQL, and SQLite since 3.35)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            'UPDATE "cases_numbersequence" SET "last" = "last" + 1 WHERE "prefix" = %s RETURNING "last"', [prefix]
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def check_allowed(*, case: Case, transition: workflow.Transition, actor) -> None:

@@ -24,7 +24,7 @@ def add_service_errors(form, error: DomainError) -> None:
 
 
 def _case(request, number):
-    return get_object_or_404(selectors.case_detail_queryset(request.user), number=number)
+    return get_object_or_404(selectors.case_detail_queryset(request.user, refunds=True), number=number)
 
 
 @login_required

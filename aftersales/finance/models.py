@@ -11,6 +11,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.common.settings_rows import SettingsRow
+
 
 class Refund(models.Model):
     class Source(models.TextChoices):
@@ -164,7 +166,7 @@ class RefundEvent(models.Model):
         return f"#{self.refund_id} {self.action}"
 
 
-class RefundSettings(models.Model):
+class RefundSettings(SettingsRow):
     """Finance's knobs (R-FIN-3): one row, edited in the dashboard without a deploy."""
 
     second_approval_above = models.DecimalField(
@@ -195,10 +197,6 @@ class RefundSettings(models.Model):
 
     def __str__(self):
         return str(_("Refund settings"))
-
-    @classmethod
-    def current(cls) -> "RefundSettings":
-        return cls.objects.get_or_create(pk=1)[0]
 
 
 # --- Ledger (R-FIN-2) -------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 Customers only ever get their own orders: every customer-facing queryset starts from
 `orders_visible_to(user)`, so a foreign order number is simply not found (a 404)."""
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from .models import Order, OrderLine, PriceChange, Product, Storefront
 
@@ -29,6 +30,16 @@ def order_list(*, user, customer_email: str = "", payment_mode: str = "") -> Que
     if payment_mode:
         qs = qs.filter(payment_mode=payment_mode)
     return qs.order_by("-placed_at", "-id")
+
+
+def order_list_with_items(*, user) -> QuerySet[Order]:
+    """The portal's my orders: each order with its first item's name and its number of lines, read with
+    the orders (the page shows no more of the lines)."""
+    lines = OrderLine.objects.filter(order=OuterRef("pk"))
+    return order_list(user=user).annotate(
+        first_item=Subquery(lines.order_by("line_no").values("product_name")[:1]),
+        line_count=Coalesce(Subquery(lines.order_by().values("order").annotate(n=Count("pk")).values("n")), 0),
+    )
 
 
 def _with_detail(qs: QuerySet[Order]) -> QuerySet[Order]:

@@ -3,9 +3,10 @@
 Orders come from `selectors.orders_visible_to`, so another customer's order number is a 404."""
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET
+
+from aftersales.common.pagination import Paginator
 
 from . import selectors
 
@@ -20,8 +21,9 @@ def home(request):
 @login_required
 @require_GET
 def order_list(request):
-    orders = selectors.order_list(user=request.user).prefetch_related("lines")
-    page = Paginator(orders, ORDERS_PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.order_list_with_items(user=request.user), ORDERS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
     return render(request, "orders/order_list.html", {"page": page})
 
 

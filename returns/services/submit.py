@@ -92,17 +92,11 @@ def submit_request(
             fields={"photos": [_("At most %(n)d photos.") % {"n": settings.ATTACHMENT_MAX_PER_CASE}]}
         )
 
-    lock_one(Order, order.pk)  # serialises submissions on this order until commit
-    requested = selectors.requested_quantities(order)  # read after the lock: includes a racing winner
-    open_reasons = selectors.open_reasons(order)
+    locked = lock_one(Order, order.pk)  # serialises submissions on this order until commit
+    requested, open_reasons = selectors.line_requests(order)  # read after the lock: includes a racing winner
     shop = selectors.shop_policy()
     customer_facts = selectors.customer_facts(customer, now=now)
-    order_lines = {
-        line.pk: line
-        for line in OrderLine.objects.filter(order=order).select_related(
-            "order", "product__category", "product__brand", "gift_of__product__category", "gift_of__product__brand"
-        )
-    }
+    order_lines = {line.pk: line for line in selectors.policy_lines(locked)}  # milestones as locked
 
     # Shape of the lines: each once, of this order, with a positive quantity.
     wanted: dict[int, int] = {}

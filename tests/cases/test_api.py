@@ -1,12 +1,20 @@
 """The cases API: one error shape, customers see only their own cases, services do the writes."""
 
+import json
+from datetime import timedelta
+from types import SimpleNamespace
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone, translation
 from rest_framework.test import APIClient
 
-from aftersales.cases import services
-from aftersales.cases.models import CaseKind, Feedback
+from aftersales.cases import selectors, services
+from aftersales.cases.api import CaseDetailOutput
+from aftersales.cases.attachments import add_attachment
+from aftersales.cases.models import Case, CaseKind, Feedback
 from tests import factories
+from tests.cases.test_attachments import photo
 
 pytestmark = pytest.mark.django_db
 
@@ -120,3 +128,32 @@ def test_schema_and_docs_are_served(client):
     docs = client.get("/api/docs/")
     assert docs.status_code == 200 and b"swagger-ui" in docs.content.lower()
     assert b"cdn" not in docs.content.lower()
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_case_detail_is_what_its_serializer_gives(api, customer, agent, plain_flow, language):
+    """The detail is built without CaseDetailOutput (tests the two agree: fields, their order, formats),
+    for the customer and for staff, with an order or none, a deadline, photos, notes and a closed case."""
+    with_order = factories.open_case(
+        customer=customer, kind=CaseKind.TICKET, order=factories.order_with_lines(customer=customer)
+    )
+    Case.objects.filter(pk=with_order.pk).update(deadline_at=timezone.now() + timedelta(days=2), deadline_action="x")
+    add_attachment(case=with_order, uploaded_by=customer, upload=photo())
+    services.add_note(case=with_order, actor=agent, note="internal: check the serial", public=False)
+    services.add_note(case=with_order, actor=customer, note="It still rattles.", public=True)
+    closed = factories.open_case(customer=customer, kind=CaseKind.TICKET)
+    services.transition(case=closed, name="reject", actor=agent, note="Not ours.")
+    bodies = {}
+    for user in (customer, agent):
+        api.force_authenticate(user)
+        for case in (with_order, closed):
+            body = api.get(reverse("api-case-detail", args=[case.number]), HTTP_ACCEPT_LANGUAGE=language).json()
+            with translation.override(language):
+                case = selectors.case_detail_queryset(user).get(pk=case.pk)
+                expected = CaseDetailOutput(case, context={"request": SimpleNamespace(user=user)}).data
+            assert list(body.items()) == list(json.loads(json.dumps(expected)).items())
+            bodies[user, case.pk] = body
+    seen_by_staff = bodies[agent, with_order.pk]
+    assert seen_by_staff["order"] and seen_by_staff["deadline_at"] and len(seen_by_staff["attachments"]) == 1
+    assert len(seen_by_staff["events"]) > len(bodies[customer, with_order.pk]["events"])  # the internal note
+    assert bodies[customer, closed.pk]["closed_at"] and bodies[customer, closed.pk]["order"] is None

@@ -14,7 +14,8 @@ def test_open_case_gets_a_human_number_initial_status_and_an_opening_event(custo
     first = factories.open_case(customer=customer)
     second = factories.open_case(customer=customer, kind=CaseKind.TICKET)
     assert first.number.startswith("RMA-") and first.number.endswith("-000001")
-    assert second.number.startswith("TKT-")
+    assert second.number.startswith("TKT-") and second.number.endswith("-000001")  # a counter per prefix
+    assert factories.open_case(customer=customer).number.endswith("-000002")
     assert first.status == "submitted" and second.status == "new"
     assert list(first.events.values_list("type", flat=True)) == [CaseEvent.Type.OPENED]
 

@@ -1,13 +1,16 @@
 """Customers read their own orders over the API; staff with orders.view_order read all (DOMAIN §8)."""
 
+import json
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone, translation
 from rest_framework.test import APIClient
 
 from aftersales.cases.models import CaseKind
-from aftersales.orders.models import Parcel, PaymentMode
+from aftersales.orders.api import OrderOutput
+from aftersales.orders.models import Order, Parcel, PaymentMode
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -118,3 +121,29 @@ def test_schema_lists_the_order_endpoints(client):
     schema = client.get("/api/schema/")
     assert schema.status_code == 200
     assert b"/api/v1/storefront/orders/{number}" in schema.content and b"storefrontToken" in schema.content
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_list_rows_are_what_the_order_serializer_gives(api, customer, language):
+    """The list builds its rows without OrderOutput (tests the two agree: fields, their order, formats)."""
+    placed = timezone.now() - timedelta(days=3)
+    factories.OrderFactory(
+        customer=customer, placed_at=placed, paid_at=None, left_warehouse_at=None, signed_for_at=None
+    )
+    factories.OrderFactory(customer=customer, placed_at=placed, left_warehouse_at=None, signed_for_at=None)
+    factories.OrderFactory(customer=customer, placed_at=placed, signed_for_at=None, is_b2b=True)
+    factories.order_with_lines(customer=customer, lines=((Decimal("1999.90"), 3),), payment_mode=PaymentMode.COD)
+    factories.OrderFactory(
+        customer=customer,
+        cancelled_at=placed + timedelta(hours=1),
+        shipping_fee=Decimal("8.5"),
+        paid_total=Decimal("8.5"),
+    )
+    api.force_authenticate(customer)
+
+    rows = api.get("/api/v1/orders/", HTTP_ACCEPT_LANGUAGE=language).json()["results"]
+
+    with translation.override(language):
+        expected = OrderOutput(Order.objects.filter(customer=customer).order_by("-placed_at", "-id"), many=True).data
+    assert [list(row.items()) for row in rows] == [list(row.items()) for row in json.loads(json.dumps(expected))]
+    assert {row["status"] for row in rows} == {"placed", "paid", "shipped", "signed_for", "cancelled"}

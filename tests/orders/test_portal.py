@@ -41,6 +41,10 @@ def test_order_list_shows_my_orders_newest_first_with_status_total_and_sign_for(
     assert "8,097.00" in html  # 2 × 3999 + 99
     assert my_order.signed_for_at.astimezone().strftime("%Y-%m-%d") in html
     assert "Signed for" in html and "Left the warehouse" in html
+    # Items: the first line's name, then how many more lines (the gift counts).
+    first, only = my_order.lines.get(line_no=1).product_name, older.lines.get().product_name
+    assert f'{first} <span class="muted">and 2 more items</span></td>' in html
+    assert f">{only}</td>" in html
 
 
 def test_order_list_is_paginated(client, customer):

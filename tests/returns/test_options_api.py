@@ -1,14 +1,18 @@
 """GET /api/v1/orders/{number}/options/: the contract the storefront relies on."""
 
+import json
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from rest_framework.test import APIClient
 
 from aftersales.orders.models import Category
+from returns import selectors
+from returns import services as returns
+from returns.api import OrderOptionsOutput
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -62,3 +66,30 @@ def test_another_customers_order_options_are_404(api, customer, other_customer):
     api.force_authenticate(customer)
     response = api.get(reverse("api-order-options", args=[order.number]))
     assert response.status_code == 404 and response.json()["code"] == "not_found"
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_options_are_what_their_serializer_gives(api, customer, language):
+    """The options are built without OrderOptionsOutput (tests the two agree: fields, their order, formats),
+    for lines with options open until a time or with no end, refusals, a gift and a line already requested."""
+    order = factories.order_with_lines(
+        customer=customer, lines=((Decimal("1999.00"), 2), (Decimal("99.00"), 1)), signed_for_at=timezone.now()
+    )
+    factories.add_gift(order, main=order.lines.get(line_no=1), line_no=3)
+    returns.submit_request(
+        customer=customer,
+        order=order,
+        kind="return",
+        reason="no_reason",
+        lines=[{"line": order.lines.get(line_no=2), "quantity": 1}],
+        condition={"accessories_complete": True, "water_exposure": False},
+    )
+    in_transit = factories.order_with_lines(customer=customer, signed_for_at=None)  # not received: no end
+    api.force_authenticate(customer)
+    for each in (order, in_transit):
+        body = api.get(reverse("api-order-options", args=[each.number]), HTTP_ACCEPT_LANGUAGE=language).json()
+        with translation.override(language):
+            lines = [{"line": line, "verdict": verdict} for line, verdict in selectors.order_verdicts(each)]
+            expected = OrderOptionsOutput({"order": each.number, "lines": lines}).data
+        assert json.dumps(body) == json.dumps(expected)
+    assert any(o["open_until"] is None for o in body["lines"][0]["options"])

@@ -138,7 +138,9 @@ def test_the_board_counts_business_days_since_arrival_less_the_centres_closed_da
         assert listed(on_time, late, borderline, elsewhere, waiting) == {borderline.number, waiting.number}
 
         # The target is a setting: raised, nothing is overdue any more.
-        WarrantySettings.objects.filter(pk=1).update(turnaround_business_days=20)
+        knobs = WarrantySettings.current()
+        knobs.turnaround_business_days = 20
+        knobs.save()
         page = client.get(reverse(CHANGELIST)).text
         assert "15 / 20" in row(page, late.number) and "overdue-flag" not in page
         assert listed(client.get(reverse(CHANGELIST), {"overdue": "yes"}).text, late, elsewhere) == set()
