@@ -43,7 +43,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 
 # Every performance figure against issue 9's targets (bench/run.py; PostgreSQL and Redis on 127.0.0.1, wrk;
-# about 15 minutes at the default scale). BENCH_ARGS passes options, e.g. BENCH_ARGS="--scale 0.1".
+# about 12 minutes at the default scale). BENCH_ARGS passes options, e.g. BENCH_ARGS="--scale 0.1".
 bench: $(STAMP)
 	bin/ensure-wrk
 	$(PY) bench/run.py $(BENCH_ARGS)
