@@ -112,6 +112,23 @@ def open_case(*, customer=None, kind=CaseKind.RETURN, order=None, **kwargs):
     return case_services.open_case(kind=kind, customer=customer, order=order, **kwargs)
 
 
+def add_line(order: Order, *, product, quantity: int = 1) -> OrderLine:
+    """A paid line for `product` at its price, numbered after the order's last one, totals kept right."""
+    line = OrderLine.objects.create(
+        order=order,
+        line_no=order.lines.count() + 1,
+        product=product,
+        product_name=product.name,
+        quantity=quantity,
+        unit_price=product.price,
+        paid_amount=product.price * quantity,
+    )
+    order.goods_total += line.paid_amount
+    order.paid_total += line.paid_amount
+    order.save(update_fields=["goods_total", "paid_total"])
+    return line
+
+
 def add_gift(order: Order, *, main: OrderLine, line_no: int, name: str = "Gift", value=Decimal("149.00")) -> OrderLine:
     """A free gift attached to `main` (R-ORD-1): listed at `value`, fully discounted, totals kept right."""
     product = ProductFactory(name=name, price=value)

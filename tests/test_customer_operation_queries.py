@@ -16,7 +16,6 @@ from rest_framework.test import APIClient
 
 from aftersales.cases import services as case_services
 from aftersales.cases.attachments import add_attachment
-from aftersales.orders.models import OrderLine
 from bench.load import PATHS
 from returns import services as returns
 from tests import factories
@@ -62,21 +61,8 @@ def signed_order(customer, price="1999.00", quantity=2):
 def add_lines(order, n: int) -> None:
     """n more lines on the order, each with a gift (R-ORD-1)."""
     for _ in range(n):
-        line_no = order.lines.count() + 1
-        product = factories.ProductFactory(price=Decimal("299.00"))
-        line = OrderLine.objects.create(
-            order=order,
-            line_no=line_no,
-            product=product,
-            product_name=product.name,
-            quantity=1,
-            unit_price=product.price,
-            paid_amount=product.price,
-        )
-        order.goods_total += line.paid_amount
-        order.paid_total += line.paid_amount
-        order.save(update_fields=["goods_total", "paid_total"])
-        factories.add_gift(order, main=line, line_no=line_no + 1)
+        line = factories.add_line(order, product=factories.ProductFactory(price=Decimal("299.00")))
+        factories.add_gift(order, main=line, line_no=line.line_no + 1)
 
 
 def submit(customer, order, line_no=1, reason="no_reason"):

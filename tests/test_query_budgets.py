@@ -811,20 +811,8 @@ def build_order_lines(world: World, n: int) -> dict[str, list[str]]:
     for _ in range(n):
         k = world.next()
         product = factories.ProductFactory(sku=f"GADGET-{k:04d}", name=f"Gadget {k:04d}", price=Decimal("999.00"))
-        line_no = order.lines.count() + 1
-        line = OrderLine.objects.create(
-            order=order,
-            line_no=line_no,
-            product=product,
-            product_name=product.name,
-            quantity=2,
-            unit_price=product.price,
-            paid_amount=product.price * 2,
-        )
-        order.goods_total += line.paid_amount
-        order.paid_total += line.paid_amount
-        order.save(update_fields=["goods_total", "paid_total"])
-        factories.add_gift(order, main=line, line_no=line_no + 1, name=f"Gift {k:04d}")
+        line = factories.add_line(order, product=product, quantity=2)
+        factories.add_gift(order, main=line, line_no=line.line_no + 1, name=f"Gift {k:04d}")
         warranty.register_unit(line=line, serial_number=f"SN-G{k:06d}", source="storefront")
         markers["name"].append(product.name)
         markers["sku"].append(product.sku)
