@@ -329,13 +329,14 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # Content-Security-Policy (django-csp): scripts only from our own files, never inline or eval'd, so an
 # injected <script> or on…= handler does not run even if escaping failed somewhere. Styles may be inline:
 # the admin's changelist and matplotlib's drawn charts carry <style> blocks and style attributes, and a
-# style cannot run code. Data URIs for images: the two-factor QR code and Swagger's icons.
+# style cannot run code. Images may also be data: URIs (Swagger's icons, the two-factor QR code) and blob:
+# URLs (the portal previews a chosen photo before it is uploaded).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF],
         "style-src": [SELF, UNSAFE_INLINE],
-        "img-src": [SELF, "data:"],
+        "img-src": [SELF, "data:", "blob:"],
         "font-src": [SELF],
         "connect-src": [SELF],
         "worker-src": [SELF, "blob:"],  # ReDoc renders in a worker built from a blob

@@ -53,7 +53,8 @@ def screenshots() -> Path:
 @pytest.fixture
 def browser_problems() -> list[str]:
     """What went wrong in the pages behind the test's back: error responses (a stylesheet, script or
-    image that did not load) and uncaught JavaScript errors. A journey ends by asserting it is empty."""
+    image that did not load), uncaught JavaScript errors and errors on the console (what the
+    Content-Security-Policy refused). A journey ends by asserting it is empty."""
     return []
 
 
@@ -70,6 +71,11 @@ def log_in(browser, live_server, browser_problems):
         if response.status >= 400:
             browser_problems.append(f"{response.status} {response.request.method} {response.url}")
 
+    def on_console(message):
+        # A resource that failed to load is already reported by on_response (the favicon is not a page's).
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            browser_problems.append(f"console: {message.text}")
+
     def log_in(user, url: str, language: str = "en", width: int = 1280) -> Page:
         locale = {"en": "en-US", "zh-hans": "zh-CN"}[language]
         viewport = {"width": width, "height": 900 if width > 600 else 844}
@@ -78,6 +84,8 @@ def log_in(browser, live_server, browser_problems):
         contexts.append(context)
         context.on("response", on_response)
         context.on("weberror", lambda error: browser_problems.append(f"JavaScript: {error.error}"))
+        # Errors the console reports, such as a script or style the Content-Security-Policy refused.
+        context.on("console", on_console)
         page = context.new_page()
         page.goto(url)
         # The portal's login form and the dashboard's (Django admin) name their fields alike.
