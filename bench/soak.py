@@ -18,7 +18,8 @@ and migrated here) and Redis (--broker-url, default redis://127.0.0.1:6379/7; fl
    statuses, p50/p99, cases opened, refunds paid) and run `verify_books` with the gateway's own count.
 
 Fails (exit 1) on any 5xx, any transport error, or any problem `verify_books` reports. Loopback only.
-Usage: python bench/soak.py [--seconds 600] [--max-requests 500000] [--clients 6] [--customers 40] [--keep]
+Usage: python bench/soak.py [--seconds 600] [--max-requests 500000] [--clients 6] [--customers 40]
+                            [--database-url URL] [--broker-url URL] [--keep | --var-dir DIR] [--json PATH]
 """
 
 import argparse
@@ -520,14 +521,17 @@ def wait_for_refunds(processes, seconds: float) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=float(os.environ.get("SOAK_SECONDS", 600)))
-    parser.add_argument("--max-requests", type=int, default=int(os.environ.get("SOAK_MAX_REQUESTS", 500_000)))
+    parser.add_argument("--seconds", type=float, default=600, help="how long the workload is held")
+    parser.add_argument("--max-requests", type=int, default=500_000, help="stop earlier after this many requests")
     parser.add_argument("--clients", type=int, default=6, help="client threads")
     parser.add_argument("--customers", type=int, default=40)
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
-    parser.add_argument("--database-url", default=os.environ.get("SOAK_DATABASE_URL", DEFAULT_DATABASE_URL))
-    parser.add_argument("--broker-url", default=os.environ.get("SOAK_BROKER_URL", DEFAULT_BROKER_URL))
-    parser.add_argument("--keep", action="store_true", help="keep the logs and the sandbox's books")
+    parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL, help="dropped and recreated!")
+    parser.add_argument("--broker-url", default=DEFAULT_BROKER_URL, help="flushed!")
+    parser.add_argument("--keep", action="store_true", help="keep the logs, e-mails, files and the sandbox's books")
+    parser.add_argument(
+        "--var-dir", type=Path, help="put them there (and keep them), e.g. for bin/backup-restore-check"
+    )
     parser.add_argument("--json", metavar="PATH", help="also write the figures to PATH as JSON")
     args = parser.parse_args()
     if not args.database_url.startswith(("postgres://", "postgresql://")):
@@ -539,7 +543,10 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))  # clean up as on Ctrl-C
     sys.stdout.reconfigure(line_buffering=True)
 
-    directory = Path(tempfile.mkdtemp(prefix="soak-"))
+    if args.var_dir:
+        args.keep = True
+        args.var_dir.mkdir(parents=True, exist_ok=True)
+    directory = args.var_dir.resolve() if args.var_dir else Path(tempfile.mkdtemp(prefix="soak-"))
     sandbox_url = f"http://127.0.0.1:{free_port()}"
     env = {
         **os.environ,
