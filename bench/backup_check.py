@@ -81,9 +81,21 @@ def table_fingerprints(url: str) -> dict[str, str]:
     prints = {}
     for table in KEY_TABLES:
         if table in present:
-            rows = "md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), ''))"
+            rows = "md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), ''))"
             prints[table] = psql(url, f"SELECT count(*) || ' rows, md5 ' || {rows} FROM {table} t")
     prints["(tables)"] = str(len(present))
+    # What keeps the data right after the restore: the database's own guards, and sequences past every id.
+    prints["(triggers)"] = psql(url, "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal")
+    prints["(constraints, indexes)"] = psql(
+        url,
+        "SELECT (SELECT count(*) FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace"
+        " WHERE n.nspname = 'public') || ', ' || (SELECT count(*) FROM pg_indexes WHERE schemaname = 'public')",
+    )
+    prints["(sequences)"] = psql(
+        url,
+        "SELECT md5(string_agg(sequencename || '=' || coalesce(last_value, 0), ',' ORDER BY sequencename)) "
+        "FROM pg_sequences WHERE schemaname = 'public'",
+    )
     return prints
 
 
