@@ -72,6 +72,10 @@ ACTIONS = {
     "agent: approve returns (dashboard action)": 4,
     "agent: receive a parcel (API)": 4,
     "agent: inspect a parcel (API)": 4,
+    "agent: ship a replacement (API)": 2,
+    "agent: answer a ticket (API)": 3,
+    "customer: confirm a replacement's receipt (API)": 1,
+    "customer: rate a closed case (API)": 2,
     "finance: refund queue (dashboard)": 2,
     "finance: approve refunds (dashboard action)": 4,
 }
@@ -100,6 +104,8 @@ def seed(customers: int, rng: random.Random) -> None:
     from aftersales.orders.services.catalog import record_price_change
 
     call_command("seed_demo", stdout=io.StringIO())
+    # A second finance officer: refunds above the threshold need two different approvers (R-FIN-3).
+    user_create(email="finance2@soak.example", password=None, role=roles.FINANCE, full_name="Soak finance 2")
     storefront = Storefront.objects.order_by("pk").first()
     products = list(
         Product.objects.filter(category__slug__in=SOAK_CATEGORIES, active=True, price__gt=0).order_by("sku")
@@ -163,12 +169,13 @@ def credentials(customers: int) -> dict:
     tokens = _token_headers(people)
     staff = {role: User.objects.get(email=f"{role}@demo.local") for role in ("agent", "finance")}
     staff_tokens = _token_headers(list(staff.values()))
+    finance = [staff["finance"], User.objects.get(email="finance2@soak.example")]
     return {
         "customers": [
             {"id": c.pk, "api": tokens[c.pk], "portal": _session_cookie(c)["Cookie"].split("=", 1)} for c in people
         ],
         "agent": {"api": staff_tokens[staff["agent"].pk], "portal": _session_cookie(staff["agent"])["Cookie"]},
-        "finance": {"portal": _session_cookie(staff["finance"])["Cookie"]},
+        "finance": [{"portal": _session_cookie(officer)["Cookie"]} for officer in finance],
     }
 
 
@@ -227,7 +234,7 @@ class Client:
         self.rng = random.Random(seed_value)
         self.names, self.weights = list(ACTIONS), list(ACTIONS.values())
 
-    def request(self, kind: str, method: str, path: str, *, ok=(200,), **kwargs) -> "object | None":
+    def request(self, kind: str, method: str, path: str, **kwargs) -> "object | None":
         import httpx
 
         started = time.perf_counter()
@@ -320,7 +327,7 @@ class Client:
         }
         if exchange:
             body["exchange_sku"] = line.product.sku
-        self.request(kind, "POST", "/api/v1/returns/", json=body, headers=c["api"], ok=(201, 400))
+        self.request(kind, "POST", "/api/v1/returns/", json=body, headers=c["api"])
 
     def do_open_a_return(self, kind):
         self._open_return(kind, exchange=False)
@@ -367,7 +374,10 @@ class Client:
     # agents and finance
 
     def staff_portal(self, role) -> dict:
-        return {"Cookie": self.creds[role]["portal"], "Accept-Language": "en"}
+        creds = self.creds[role]
+        if isinstance(creds, list):  # one of the finance officers
+            creds = self.rng.choice(creds)
+        return {"Cookie": creds["portal"], "Accept-Language": "en"}
 
     def do_returns_queue_dashboard(self, kind):
         path = "/admin/returns/returnrequest/?kind=return&status=submitted"
@@ -388,12 +398,16 @@ class Client:
         if page is None or page.status_code != 200 or not (match := CSRF_INPUT.search(page.text)):
             return
         csrf = page.cookies.get("csrftoken") or self.http.cookies.get("csrftoken")
-        headers = {**self.staff_portal(role), "Referer": str(self.http.base_url) + changelist}
+        headers = {  # the same officer who got the page
+            "Cookie": page.request.headers["cookie"],
+            "Accept-Language": "en",
+            "Referer": str(self.http.base_url) + changelist,
+        }
         if csrf:
             headers["Cookie"] += f"; csrftoken={csrf}"
         data = {"action": "approve_selected", "_selected_action": [str(pk) for pk in pks], "index": "0"}
         data["csrfmiddlewaretoken"] = match.group(1)
-        self.request(kind, "POST", changelist, data=data, headers=headers, ok=(302,))
+        self.request(kind, "POST", changelist, data=data, headers=headers)
 
     def do_approve_returns_dashboard_action(self, kind):
         from returns.models import ReturnRequest
@@ -425,13 +439,43 @@ class Client:
         passed = self.rng.random() < 0.9
         self._agent_step(kind, "received", "inspect", {"passed": passed, "notes": "Soak inspection."})
 
+    def do_ship_a_replacement_API(self, kind):
+        body = {"carrier": "SF Express", "tracking_number": f"SF{self.rng.randrange(10**10):010d}"}
+        self._agent_step(kind, "inspection_passed", "ship", body, kind="exchange")
+
+    def do_answer_a_ticket_API(self, kind):
+        from aftersales.cases.models import Case
+
+        number = (
+            Case.objects.filter(kind="ticket", closed_at__isnull=True, customer__email__startswith="soak")
+            .exclude(status="resolved")
+            .order_by("?")
+            .values_list("number", flat=True)
+            .first()
+        )
+        if number:
+            body = {"text": "Soak answer: hold the button for ten seconds.", "then": "resolve"}
+            path = f"/api/v1/tickets/{number}/messages/"
+            self.request(kind, "POST", path, json=body, headers=self.creds["agent"]["api"])
+
+    def do_confirm_a_replacement_s_receipt_API(self, kind):
+        c = self.customer()
+        if number := self._case_of(c, status="replacement_shipped"):
+            body = {"name": "confirm_receipt"}
+            self.request(kind, "POST", f"/api/v1/cases/{number}/transitions/", json=body, headers=c["api"])
+
+    def do_rate_a_closed_case_API(self, kind):
+        c = self.customer()
+        if number := self._case_of(c, closed_at__isnull=False, feedback__isnull=True):
+            rating = self.rng.randint(1, 5)
+            body = {"rating": rating, "reason": "speed" if rating <= 3 else "", "comment": "Soak rating."}
+            self.request(kind, "POST", f"/api/v1/cases/{number}/feedback/", json=body, headers=c["api"])
+
     def do_approve_refunds_dashboard_action(self, kind):
         from aftersales.finance.models import Refund
 
         pks = list(
-            Refund.objects.filter(state=Refund.State.PENDING_APPROVAL, approvals_required=1)
-            .order_by("?")
-            .values_list("pk", flat=True)[:5]
+            Refund.objects.filter(state=Refund.State.PENDING_APPROVAL).order_by("?").values_list("pk", flat=True)[:5]
         )
         self._admin_action(kind, "finance", "/admin/finance/refund/", pks)
 
