@@ -36,6 +36,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 from collections import Counter, defaultdict
 from datetime import timedelta
 from decimal import Decimal
@@ -208,6 +209,7 @@ class Figures:
         self.times: dict[str, list[float]] = defaultdict(list)
         self.statuses: dict[str, Counter] = defaultdict(Counter)
         self.server_errors: list[str] = []
+        self.client_errors: list[str] = []  # the soak's own bugs: they fail it too
         self.refusals: dict[str, Counter] = defaultdict(Counter)  # 4xx answers by kind: what they said
         self.count = 0
 
@@ -419,11 +421,11 @@ class Client:
         )
         self._admin_action(kind, "agent", "/admin/returns/returnrequest/", pks)
 
-    def _agent_step(self, kind, status: str, step: str, body: dict, **filters):
+    def _agent_step(self, kind, status: str, step: str, body: dict, kinds=("return", "exchange"), **filters):
         from aftersales.cases.models import Case
 
         number = (
-            Case.objects.filter(kind__in=["return", "exchange"], status=status, **filters)
+            Case.objects.filter(kind__in=kinds, status=status, **filters)
             .order_by("?")
             .values_list("number", flat=True)
             .first()
@@ -441,7 +443,7 @@ class Client:
 
     def do_ship_a_replacement_API(self, kind):
         body = {"carrier": "SF Express", "tracking_number": f"SF{self.rng.randrange(10**10):010d}"}
-        self._agent_step(kind, "inspection_passed", "ship", body, kind="exchange")
+        self._agent_step(kind, "inspection_passed", "ship", body, kinds=("exchange",))
 
     def do_answer_a_ticket_API(self, kind):
         from aftersales.cases.models import Case
@@ -492,6 +494,9 @@ def run_clients(base_url: str, creds: dict, clients: int, seconds: float, max_re
         try:
             while time.monotonic() < deadline and figures.count < max_requests:
                 client.step()
+        except Exception:
+            figures.client_errors.append(traceback.format_exc())
+            raise
         finally:
             client.http.close()
             connection.close()
@@ -679,6 +684,9 @@ def main() -> None:
         failed.append(f"{len(figures.server_errors)} requests answered 5xx or failed to connect")
         for line in figures.server_errors[:20]:
             print(f"  !! {line}")
+    if figures.client_errors:
+        failed.append(f"{len(figures.client_errors)} client threads failed (the soak's own error)")
+        print(f"  !! {figures.client_errors[0]}")
     if counts.get("approved") or counts.get("processing"):
         failed.append(f"refunds still unpaid after {DRAIN_SECONDS} s: {counts}")
 
