@@ -613,7 +613,7 @@ def main() -> None:
         "LOG_LEVEL": "WARNING",
         "VAR_DIR": str(directory / "var"),
         "PYTHONUNBUFFERED": "1",
-        "EMAIL_URL": f"filemail://{directory / 'mail'}",  # written, not printed (an absolute path: 4 slashes)
+        "EMAIL_URL": f"filemail:///{directory / 'mail'}",  # written, not printed; 4 slashes: an absolute path
         # Many requests from one address and staff sessions made without a login form (harmless where unknown).
         "RATELIMIT_ENABLED": "0",
         "STAFF_TWO_FACTOR": "0",
