@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # Tests run with production settings except HTTPS (the test client speaks plain HTTP).
 TEST_ENV := SECRET_KEY=test-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz HTTPS=0
 
-.PHONY: run logins test lint bench clean venv chromium
+.PHONY: run logins test lint bench soak clean venv chromium
 
 $(STAMP): requirements.txt requirements-dev.txt .env
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,13 @@ lint: $(STAMP)
 bench: $(STAMP)
 	bin/ensure-wrk
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# The soak test (bench/soak.py): the product on PostgreSQL and Redis on 127.0.0.1 (database aftersales_soak, Redis
+# database 7, both emptied) held under a mixed customer/agent/finance workload for SOAK_SECONDS, then the books
+# verified; fails on any 5xx or any problem verify_books finds. SOAK_ARGS passes options, e.g. "--clients 8".
+SOAK_SECONDS ?= 600
+soak: $(STAMP)
+	$(PY) bench/soak.py --seconds $(SOAK_SECONDS) $(SOAK_ARGS)
 
 clean:
 	rm -rf var $(VENV)
