@@ -62,6 +62,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "aftersales.common.middleware.RequestSizeLimitMiddleware",  # before anything reads the body
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -170,6 +171,10 @@ ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
 ATTACHMENT_MAX_PER_CASE = env.int("ATTACHMENT_MAX_PER_CASE", default=12)
 ATTACHMENT_MAX_PIXELS = env.int("ATTACHMENT_MAX_PIXELS", default=40_000_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = ATTACHMENT_MAX_BYTES + 1024 * 1024
+# The whole request body: a form may carry a case's worth of photos plus an inspection report; larger is a 413.
+REQUEST_MAX_BYTES = env.int(
+    "REQUEST_MAX_BYTES", default=ATTACHMENT_MAX_BYTES * (ATTACHMENT_MAX_PER_CASE + 1) + 1024 * 1024
+)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 # --- E-mail ----------------------------------------------------------------------------------
