@@ -69,7 +69,7 @@ def purge_expired_evidence(*, now: datetime | None = None, batch_size: int | Non
             )
             if not ids:
                 return total
-            batch = list(Attachment.objects.filter(pk__in=ids).values_list("pk", "case_id", "file"))
+            batch = list(Attachment.objects.filter(pk__in=ids).order_by("pk").values_list("pk", "case_id", "file"))
             Attachment.objects.filter(pk__in=ids).update(purged_at=now)
             per_case: dict[int, list[int]] = {}
             for pk, case_id, _name in batch:

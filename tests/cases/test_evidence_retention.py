@@ -191,3 +191,26 @@ def test_portal_admin_and_api_say_the_file_was_removed_instead_of_a_broken_link(
     admin_page = client.get(reverse("admin:cases_case_change", args=[case.pk])).content.decode()
     assert "Removed after the retention period" in admin_page
     assert CaseEvent.objects.filter(case=case, data__purged_attachments=[attachment.pk]).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_purges_at_once_take_each_attachment_once(customer, plain_flow, days):
+    """Two beats (or a beat and a manual run) at once: SKIP LOCKED hands each row to one of them, so
+    each attachment is purged and recorded once (on SQLite the write lock serialises them)."""
+    from tests.cases.test_concurrency import run_together
+
+    cases = [closed_case(customer, photos=2) for _ in range(10)]
+    now = CLOSED + timedelta(days=days + 1)
+    results = run_together(
+        (lambda: None, lambda _: purge_expired_evidence(now=now, batch_size=3)),
+        (lambda: None, lambda _: purge_expired_evidence(now=now, batch_size=3)),
+    )
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sum(results) == 20
+    recorded = [
+        pk
+        for event in CaseEvent.objects.filter(case__in=cases, data__purged_attachments__isnull=False)
+        for pk in event.data["purged_attachments"]
+    ]
+    assert sorted(recorded) == sorted(Attachment.objects.values_list("pk", flat=True))
+    assert not any(stored(a) for a in Attachment.objects.all())
