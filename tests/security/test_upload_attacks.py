@@ -334,3 +334,28 @@ def test_release_upload_names_stay_inside_private_storage(settings, supervisor):
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Content-Disposition"].startswith("attachment;")
     assert "/" not in response["Content-Disposition"]
+
+
+@pytest.mark.parametrize("kind", ["html-as-jpg", "svg-script", "png-bomb", "webp-bomb", "zip-as-jpg"])
+def test_a_ticket_message_with_a_hostile_photo_is_refused_whole(client, customer, agent, kind):
+    """Several photos at once (tickets, returns, warranty claims) go through `add_attachments`: one
+    bad file refuses the message, and the good photo sent with it is not left behind on disk."""
+    from techsupport.models import Team
+    from techsupport.services import tickets
+
+    Team.objects.create(code="first-line", name="First line", tier=1).members.add(agent)
+    Team.objects.create(code="technical", name="Technical support", tier=2)
+    case = tickets.open_ticket(customer=customer, actor=customer, subject="Help", body="It fails.", category="usage")
+    events = case.events.count()
+    client.force_login(customer)
+    name, content, content_type = REFUSED[kind]
+    good = SimpleUploadedFile("good.jpg", image_bytes(), "image/jpeg")
+    response = client.post(
+        reverse("support:reply", args=[case.number]),
+        {"body": "See the photos", "photos": [good, SimpleUploadedFile(name, content, content_type)]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "Only photos are accepted" in response.content.decode()
+    assert case.events.count() == events and case.attachments.count() == 0
+    assert not [p for p in Path(Attachment.file.field.storage.location).rglob("*") if p.is_file()]
