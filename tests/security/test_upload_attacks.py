@@ -291,6 +291,19 @@ def test_a_request_body_over_the_upload_limits_is_a_clean_error_not_a_500(client
     assert case.attachments.count() == 0
 
 
+def test_a_json_body_over_the_memory_limit_is_a_413_not_parsed(customer, settings):
+    """DRF reads JSON from the stream, past Django's DATA_UPLOAD_MAX_MEMORY_SIZE check on request.body."""
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    case = factories.open_case(customer=customer)
+    api = APIClient()
+    api.force_authenticate(customer)
+    url = reverse("api-case-notes", args=[case.number])
+    response = api.post(url, {"note": "a" * 20_000}, format="json")
+    assert response.status_code == 413 and response.json()["code"] == "too_large"
+    assert api.post(url, {"note": "a" * 1_000}, format="json").status_code == 201
+    assert case.events.filter(type="note").count() == 1
+
+
 def test_refused_uploads_leave_no_files_behind(client, customer, settings):
     """After a string of refusals and one good upload, the private root holds exactly one file."""
     case = factories.open_case(customer=customer)
