@@ -64,6 +64,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
+    "aftersales.common.middleware.RequestSizeLimitMiddleware",  # before anything reads the body
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -171,7 +172,16 @@ PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "p
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
 ATTACHMENT_MAX_PER_CASE = env.int("ATTACHMENT_MAX_PER_CASE", default=12)
 ATTACHMENT_MAX_PIXELS = env.int("ATTACHMENT_MAX_PIXELS", default=40_000_000)
+# How long a closed case's evidence files (photos, inspection reports) are kept, in days; 0 keeps them
+# forever. Three years by default: China's E-Commerce Law (art. 31) has shops keep transaction records at
+# least three years after completion, and evidence is what a later dispute over an after-sales case needs.
+EVIDENCE_RETENTION_DAYS = env.int("EVIDENCE_RETENTION_DAYS", default=3 * 365)
+EVIDENCE_PURGE_BATCH_SIZE = env.int("EVIDENCE_PURGE_BATCH_SIZE", default=500)
 DATA_UPLOAD_MAX_MEMORY_SIZE = ATTACHMENT_MAX_BYTES + 1024 * 1024
+# The whole request body: a form may carry a case's worth of photos plus an inspection report; larger is a 413.
+REQUEST_MAX_BYTES = env.int(
+    "REQUEST_MAX_BYTES", default=ATTACHMENT_MAX_BYTES * (ATTACHMENT_MAX_PER_CASE + 1) + 1024 * 1024
+)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 # --- E-mail ----------------------------------------------------------------------------------
@@ -208,6 +218,11 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-case-deadlines": {
         "task": "aftersales.cases.tasks.sweep_deadlines",
         "schedule": DEADLINE_SWEEP_INTERVAL_SECONDS,
+    },
+    # Evidence retention: attachment files of cases closed longer than EVIDENCE_RETENTION_DAYS.
+    "purge-expired-evidence": {
+        "task": "aftersales.cases.tasks.purge_expired_evidence",
+        "schedule": crontab(hour=3, minute=40),
     },
     "check-business-calendar": {
         "task": "aftersales.cases.tasks.check_business_calendar",

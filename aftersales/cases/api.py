@@ -28,10 +28,21 @@ class AttachmentOutput(serializers.ModelSerializer):
 
     class Meta:
         model = Attachment
-        fields = ["id", "original_name", "content_type", "size", "width", "height", "uploaded_at", "download_url"]
+        fields = [
+            "id",
+            "original_name",
+            "content_type",
+            "size",
+            "width",
+            "height",
+            "uploaded_at",
+            "purged_at",
+            "download_url",
+        ]
 
-    def get_download_url(self, obj) -> str:
-        return reverse("portal:attachment-download", args=[obj.pk])
+    def get_download_url(self, obj) -> str | None:
+        """None once the file was removed after the retention period (`purged_at`)."""
+        return None if obj.purged_at else reverse("portal:attachment-download", args=[obj.pk])
 
 
 class CaseOutput(serializers.ModelSerializer):
@@ -108,7 +119,8 @@ def case_detail(case: Case, user) -> dict:
                 "width": a.width,
                 "height": a.height,
                 "uploaded_at": api_time(a.uploaded_at),
-                "download_url": reverse("portal:attachment-download", args=[a.pk]),
+                "purged_at": api_time(a.purged_at) if a.purged_at else None,
+                "download_url": None if a.purged_at else reverse("portal:attachment-download", args=[a.pk]),
             }
             for a in case.attachments.all()
         ],

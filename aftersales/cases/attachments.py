@@ -3,7 +3,6 @@ and anything smuggled after the image data) before they touch storage."""
 
 import hashlib
 import io
-import os
 import warnings
 
 from django.conf import settings
@@ -70,6 +69,16 @@ def _reencode(upload) -> tuple[bytes, str, str, int, int]:
     return out.getvalue(), extension, content_type, image.width, image.height
 
 
+def display_name(name) -> str:
+    """The uploader's file name, kept only to show: its last path component (either slash), without
+    control or format characters (NUL, CR/LF, right-to-left overrides: "invoice\u202egpj.exe" would
+    show as "invoiceexe.jpg"), at most 200 characters; "" if nothing usable is left. Django cleans
+    multipart names the same way, but e-mail intake and other callers hand us names as they came."""
+    name = str(name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if ch.isprintable()).strip()
+    return "" if name in {".", ".."} else name[:200]
+
+
 @transaction.atomic
 def add_attachment(*, case: Case, uploaded_by, upload) -> Attachment:
     if not user_can_see_case(uploaded_by, case):
@@ -81,7 +90,7 @@ def add_attachment(*, case: Case, uploaded_by, upload) -> Attachment:
             fields={"file": [_("Too many attachments.")]},
         )
     data, extension, content_type, width, height = _reencode(upload)
-    original_name = os.path.basename(str(upload.name or "")).strip()[:200] or f"photo.{extension}"
+    original_name = display_name(upload.name) or f"photo.{extension}"
     attachment = Attachment(
         case=case,
         original_name=original_name,

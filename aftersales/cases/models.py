@@ -201,6 +201,9 @@ class Attachment(models.Model):
         settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name=_("uploaded by")
     )
     uploaded_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+    # The stored file was deleted after the evidence retention period (EVIDENCE_RETENTION_DAYS); the
+    # row, its name and SHA-256 stay for the audit trail.
+    purged_at = models.DateTimeField(_("file removed"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("attachment")

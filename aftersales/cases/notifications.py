@@ -13,6 +13,12 @@ from django.utils import timezone, translation
 from .models import Notification
 
 
+def one_line(text: str) -> str:
+    """An e-mail subject from text that may hold line breaks (a customer's words, a product name from
+    the storefront): a CR or LF in a header would make Django refuse to send the message at all."""
+    return " ".join(str(text).split())
+
+
 def notify(*, user, case=None, title: Callable[[], str], body: Callable[[], str] = lambda: "") -> Notification:
     with translation.override(user.preferred_language or settings.LANGUAGE_CODE):
         notification = Notification.objects.create(user=user, case=case, title=str(title()), body=str(body()))
@@ -37,7 +43,7 @@ def send_emails(ids: list[int]) -> int:
     sent = 0
     for notification in Notification.objects.filter(pk__in=ids, emailed_at__isnull=True).select_related("user"):
         send_mail(
-            subject=f"[{settings.SHOP_NAME}] {notification.title}",
+            subject=one_line(f"[{settings.SHOP_NAME}] {notification.title}"),
             message=notification.body or notification.title,
             from_email=None,
             recipient_list=[notification.user.email],

@@ -78,7 +78,7 @@ def open_case(
         kind=kind,
         customer=customer,
         order=order,
-        subject=subject,
+        subject=" ".join(subject.split()),  # one line: it becomes e-mail subjects
         status=flow.initial,
         opened_at=now,
         deadline_at=deadline_at,

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import calendar, deadlines, notifications
+from . import calendar, deadlines, notifications, retention
 
 
 @shared_task(name="aftersales.cases.tasks.sweep_deadlines")
@@ -18,3 +18,8 @@ def send_notification_emails(ids: list[int]) -> int:
 @shared_task(name="aftersales.cases.tasks.check_business_calendar")
 def check_business_calendar() -> list[int]:
     return calendar.warn_if_years_missing()
+
+
+@shared_task(name="aftersales.cases.tasks.purge_expired_evidence")
+def purge_expired_evidence() -> int:
+    return retention.purge_expired_evidence()

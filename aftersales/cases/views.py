@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponseGone
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -129,6 +129,8 @@ def attachment_download(request, pk):
     attachment = get_object_or_404(
         Attachment.objects.select_related("case"), pk=pk, case__in=selectors.cases_visible_to(request.user)
     )
+    if attachment.purged_at:
+        return HttpResponseGone(_("This file was removed after the retention period."), content_type="text/plain")
     response = FileResponse(attachment.file.open("rb"), content_type=attachment.content_type)
     response["Content-Disposition"] = f'inline; filename="attachment-{attachment.pk}"'
     response["X-Content-Type-Options"] = "nosniff"

@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from aftersales.cases.attachments import display_name
 from aftersales.common.errors import NotAllowed, ValidationFailed
 from aftersales.common.locks import lock_one
 from aftersales.orders.models import Product
@@ -160,7 +161,9 @@ def add_release(
     content = _Digesting(uploaded_file)
     if hasattr(uploaded_file, "seek"):
         uploaded_file.seek(0)
-    name = field.storage.save(field.generate_filename(release, uploaded_file.name), content)
+    # Only the name's last component, cleaned: a caller handing over "../../x" gets releases/…/x.
+    filename = display_name(uploaded_file.name) or "release.bin"
+    name = field.storage.save(field.generate_filename(release, filename), content)
     try:
         if content.bytes_read == 0:
             raise ValidationFailed(fields={"file": [_("The file is empty.")]})

@@ -29,6 +29,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from aftersales.cases.models import Notification
+from aftersales.cases.notifications import one_line
 
 from ..models import MailMessage
 
@@ -112,7 +113,7 @@ def build(message: MailMessage, notification: Notification, *, automatic: bool =
             text = f"{notification.title}\n\n{notification.body}"
         footer = _("Answer this e-mail, or see the ticket in your account: %(url)s") % {"url": url}
     return EmailMessage(
-        subject=subject,
+        subject=one_line(subject),
         body=f"{text}\n\n-- \n{footer}\n{settings.SHOP_NAME}\n",
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[customer.email],

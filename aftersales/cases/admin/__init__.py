@@ -153,6 +153,8 @@ class CaseEventInline(ViewOnlyMixin, admin.TabularInline):
 
 
 def attachment_thumbnail(obj: Attachment):
+    if obj.purged_at:
+        return format_html('<span title="{}">{}</span>', obj.original_name, _("Removed after the retention period"))
     url = reverse("portal:attachment-download", args=[obj.pk])
     return format_html(
         '<a href="{0}" target="_blank" rel="noopener"><img src="{0}" alt="{1}" width="96" loading="lazy"></a>',
