@@ -199,6 +199,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = env.str("CELERY_BEAT_SCHEDULE_FILENAME", default=str(VAR_DIR / "celerybeat-schedule"))
 DEADLINE_SWEEP_INTERVAL_SECONDS = env.float("DEADLINE_SWEEP_INTERVAL_SECONDS", default=60.0)
 DEADLINE_SWEEP_BATCH_SIZE = env.int("DEADLINE_SWEEP_BATCH_SIZE", default=5000)
+# Notification and ticket e-mails whose task never reached the broker (it was down) are sent by a sweep
+# this often (one younger than this is left to its own task).
+NOTIFICATION_EMAIL_SWEEP_INTERVAL_SECONDS = env.float("NOTIFICATION_EMAIL_SWEEP_INTERVAL_SECONDS", default=60.0)
 # Price protection: how often prices recorded ahead of time are checked for taking effect (R-PP).
 PRICE_DROP_SWEEP_INTERVAL_SECONDS = env.float("PRICE_DROP_SWEEP_INTERVAL_SECONDS", default=600.0)
 WEEKLY_SUMMARY_HOUR = env.int("WEEKLY_SUMMARY_HOUR", default=8)
@@ -206,6 +209,14 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-case-deadlines": {
         "task": "aftersales.cases.tasks.sweep_deadlines",
         "schedule": DEADLINE_SWEEP_INTERVAL_SECONDS,
+    },
+    "send-unsent-notification-emails": {
+        "task": "aftersales.cases.tasks.send_unsent_notification_emails",
+        "schedule": NOTIFICATION_EMAIL_SWEEP_INTERVAL_SECONDS,
+    },
+    "send-unsent-ticket-mail": {
+        "task": "techsupport.tasks.send_unsent_ticket_mail",
+        "schedule": NOTIFICATION_EMAIL_SWEEP_INTERVAL_SECONDS,
     },
     "check-business-calendar": {
         "task": "aftersales.cases.tasks.check_business_calendar",
