@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -65,12 +66,13 @@ class Redis:
 
 
 class PostgreSQL:
-    """A throwaway cluster: initdb in `directory` (owned by the postgres user when we are root, since
-    initdb refuses root), started and stopped with pg_ctl, trust auth on 127.0.0.1 only."""
+    """A throwaway cluster, started and stopped with pg_ctl, trust auth on 127.0.0.1 only. Its directory
+    is made under the system's temp directory, not the test's: pytest's are private to root, and
+    initdb refuses root, so when we are root the cluster runs as the postgres user."""
 
-    def __init__(self, directory: Path):
-        self.directory = directory
-        self.data = directory / "data"
+    def __init__(self):
+        self.directory = Path(tempfile.mkdtemp(prefix="aftersales-faults-pg-"))
+        self.data = self.directory / "data"
         self.port = free_port()
         self.as_postgres = os.geteuid() == 0
 
@@ -89,34 +91,29 @@ class PostgreSQL:
     def _run(self, *command: str, check: bool = True) -> subprocess.CompletedProcess:
         if self.as_postgres:
             command = ("runuser", "-u", "postgres", "--", *command)
-        return subprocess.run(command, capture_output=True, text=True, check=check, timeout=120)
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0 or not check, f"{command} failed:\n{result.stdout}\n{result.stderr}"
+        return result
 
     def init(self) -> None:
         if self.as_postgres:
             shutil.chown(self.directory, user="postgres")
-        self._run(
-            str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"
-        )
+        self._run(PG_BIN / "initdb", "-D", self.data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
 
     def start(self) -> None:
-        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50"
-        self._run(
-            str(PG_BIN / "pg_ctl"),
-            "-D",
-            str(self.data),
-            "-o",
-            options,
-            "-l",
-            str(self.directory / "log"),
-            "-w",
-            "start",
-        )
+        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run(PG_BIN / "pg_ctl", "-D", self.data, "-o", options, "-l", self.directory / "log", "-w", "start")
 
     def stop(self, mode: str = "fast") -> None:
-        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop", check=False)
+        self._run(PG_BIN / "pg_ctl", "-D", self.data, "-m", mode, "-w", "stop", check=False)
 
     def createdb(self, name: str) -> None:
-        self._run(str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
+        self._run(PG_BIN / "createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
+
+    def remove(self) -> None:
+        """Stop it (if running) and delete its files."""
+        self.stop("immediate")
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def app_env(**settings) -> dict:
