@@ -115,6 +115,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Drawn insight charts (and other derived text) are cached here: in each process by default, shared in
 # production (docker-compose.yml: Redis, e.g. redis://127.0.0.1:6379/1).
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+# Connect and read timeout of each call to Redis (the cache here, the broker below): a Redis that hangs
+# (stopped, unreachable) costs a request a few seconds and a logged error, never a request held forever.
+REDIS_TIMEOUT_SECONDS = env.float("REDIS_TIMEOUT_SECONDS", default=2.0)
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
+    )
 
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [
@@ -186,6 +193,13 @@ SUPPORT_MAIL_MAX_FAILURES = env.int("SUPPORT_MAIL_MAX_FAILURES", default=3)
 
 # --- Celery ----------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=f"sqla+sqlite:///{VAR_DIR / 'celery-broker.sqlite3'}")
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Publishing after commit to a Redis that hangs: Celery's retries (3, 0.2 s apart) each wait this long
+    # at most, then the enqueue is logged as failed and the sweeps do the work (aftersales.common.queueing).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_timeout": REDIS_TIMEOUT_SECONDS,
+        "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+    }
 # Celery closes the database connection after every task unless told to reuse it; aftersales.celery
 # closes old or broken ones around each task instead, as Django does around each request.
 CELERY_DB_REUSE_MAX = 10**9
