@@ -61,8 +61,16 @@ class Redis:
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)  # a paused one could not act on SIGTERM
             self.process.terminate()
             self.process.wait(timeout=10)
+
+    def pause(self) -> None:
+        """A Redis that hangs: connections are still accepted (by the kernel), nothing is answered."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
 
 
 class PostgreSQL:

@@ -33,9 +33,10 @@ from tests.priceprotect.conftest import in_transit_order, price
 from tests.returns.test_actions_api import body as return_body
 from tests.returns.test_actions_api import make_order
 
-ROUNDS_UP, ROUNDS_DOWN = 1, 3  # submissions of each kind with Redis up, then while it is down
+ROUNDS_UP, ROUNDS_DOWN = 1, 3  # submissions of each kind with Redis up, then while it hangs or is down
 REFUNDS_DOWN = 3
 SLOW_SECONDS = 10  # a request may not wait on the missing broker longer than this (a loaded CI machine)
+HUNG_SECONDS = 20  # nor on a hung one: a few calls of at most REDIS_TIMEOUT_SECONDS (2 s here) each
 
 
 def mails_sent(directory) -> int:
@@ -103,6 +104,7 @@ def test_customers_keep_submitting_while_redis_is_down_and_the_work_catches_up(t
         "NOTIFICATION_EMAIL_SWEEP_INTERVAL_SECONDS": "1",
         "REFUND_SWEEP_INTERVAL_SECONDS": "1",
         "DEADLINE_SWEEP_INTERVAL_SECONDS": "1",
+        "REDIS_TIMEOUT_SECONDS": "2",
     }
     env = app_env(**app_settings)
     Team.objects.create(code="first-line", name="First line", tier=1, lead=factories.StaffFactory(role="agent"))
@@ -129,8 +131,12 @@ def test_customers_keep_submitting_while_redis_is_down_and_the_work_catches_up(t
 
         up = [r for c in customers for n in range(ROUNDS_UP) for r in c.submit_all(n)]
 
-        redis.stop()  # the broker and the cache go away
-        down = [r for c in customers for n in range(ROUNDS_UP, ROUNDS_UP + ROUNDS_DOWN) for r in c.submit_all(n)]
+        redis.pause()  # first it hangs: a request waits REDIS_TIMEOUT_SECONDS per call, not forever
+        hung = customers[0].submit_all(ROUNDS_UP)
+        redis.resume()
+        redis.stop()  # then the broker and the cache go away
+        down = [r for c in customers for n in range(ROUNDS_UP + 1, ROUNDS_UP + ROUNDS_DOWN) for r in c.submit_all(n)]
+        down += customers[1].submit_all(ROUNDS_UP)
         approving = subprocess.run(
             [sys.executable, "-c", APPROVE, str(finance_staff.pk), *[str(r.pk) for r in refunds]],
             cwd=BASE_DIR,
@@ -145,7 +151,7 @@ def test_customers_keep_submitting_while_redis_is_down_and_the_work_catches_up(t
         assert "broker unreachable" in approving.stderr  # the nudge was left to the sweep, loudly
         # What the requests wrote is there; what they queued is not done yet.
         cases = Case.objects.filter(customer__in=[c.user for c in customers])
-        assert cases.count() == 3 * 2 * (ROUNDS_UP + ROUNDS_DOWN)
+        assert cases.count() == len(up) + len(hung) + len(down)
         assert set(Refund.objects.filter(pk__in=[r.pk for r in refunds]).values_list("state", flat=True)) == {
             "approved"
         }
@@ -177,6 +183,7 @@ def test_customers_keep_submitting_while_redis_is_down_and_the_work_catches_up(t
     expected_mails = notifications.count()
     print(
         f"\nredis outage: {len(up)} requests with Redis up (median {median(s for *_, s in up):.2f} s), "
+        f"{len(hung)} while it hung (slowest {max(s for *_, s in hung):.2f} s), "
         f"{len(down)} while down (median {median(s for *_, s in down):.2f} s, "
         f"slowest {max(s for *_, s in down):.2f} s) "
         f"and {len(approvals)} refund approvals while down "
@@ -185,6 +192,7 @@ def test_customers_keep_submitting_while_redis_is_down_and_the_work_catches_up(t
         f"{REFUNDS_DOWN} refunds paid once"
     )
     assert all(status == 201 and seconds < SLOW_SECONDS for _what, status, seconds in up + down)
+    assert all(status == 201 and seconds < HUNG_SECONDS for _what, status, seconds in hung)
     assert unsent_while_down > 0
     assert mails_sent(mail_dir) == expected_mails  # each notification and ticket e-mail once
     assert sandbox.refunds_executed() == executed_before + REFUNDS_DOWN  # each refund's money moved once
