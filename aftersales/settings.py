@@ -193,9 +193,12 @@ SUPPORT_MAIL_MAX_FAILURES = env.int("SUPPORT_MAIL_MAX_FAILURES", default=3)
 
 # --- Celery ----------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=f"sqla+sqlite:///{VAR_DIR / 'celery-broker.sqlite3'}")
+# Publishing after commit: one retry, 0.2 s later, then the enqueue is logged as failed and the sweeps do
+# the work (aftersales.common.queueing). Celery's default, 3 retries, made a request wait four times
+# REDIS_TIMEOUT_SECONDS on a Redis that hangs.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0.2, "interval_step": 0.2, "interval_max": 0.2}
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
-    # Publishing after commit to a Redis that hangs: Celery's retries (3, 0.2 s apart) each wait this long
-    # at most, then the enqueue is logged as failed and the sweeps do the work (aftersales.common.queueing).
+    # Each call to a Redis that hangs waits this long at most.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "socket_timeout": REDIS_TIMEOUT_SECONDS,
         "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,

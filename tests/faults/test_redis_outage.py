@@ -36,7 +36,7 @@ from tests.returns.test_actions_api import make_order
 ROUNDS_UP, ROUNDS_DOWN = 1, 3  # submissions of each kind with Redis up, then while it hangs or is down
 REFUNDS_DOWN = 3
 SLOW_SECONDS = 10  # a request may not wait on the missing broker longer than this (a loaded CI machine)
-HUNG_SECONDS = 20  # nor on a hung one: a few calls of at most REDIS_TIMEOUT_SECONDS (2 s here) each
+HUNG_SECONDS = 12  # nor on a hung one: two tries of at most REDIS_TIMEOUT_SECONDS (2 s here) each, once
 
 
 def mails_sent(directory) -> int:
@@ -183,7 +183,7 @@ def test_customers_keep_submitting_while_redis_is_down_and_the_work_catches_up(t
     expected_mails = notifications.count()
     print(
         f"\nredis outage: {len(up)} requests with Redis up (median {median(s for *_, s in up):.2f} s), "
-        f"{len(hung)} while it hung (slowest {max(s for *_, s in hung):.2f} s), "
+        f"{len(hung)} while it hung ({', '.join(f'{s:.2f}' for *_, s in hung)} s), "
         f"{len(down)} while down (median {median(s for *_, s in down):.2f} s, "
         f"slowest {max(s for *_, s in down):.2f} s) "
         f"and {len(approvals)} refund approvals while down "
