@@ -118,6 +118,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Drawn insight charts (and other derived text) are cached here: in each process by default, shared in
 # production (docker-compose.yml: Redis, e.g. redis://127.0.0.1:6379/1).
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+# Connect and read timeout of each call to Redis (the cache here, the broker below): a Redis that hangs
+# (stopped, unreachable) costs a request a few seconds and a logged error, never a request held forever.
+REDIS_TIMEOUT_SECONDS = env.float("REDIS_TIMEOUT_SECONDS", default=2.0)
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS
+    )
 
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [
@@ -198,6 +205,16 @@ SUPPORT_MAIL_MAX_FAILURES = env.int("SUPPORT_MAIL_MAX_FAILURES", default=3)
 
 # --- Celery ----------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=f"sqla+sqlite:///{VAR_DIR / 'celery-broker.sqlite3'}")
+# Publishing after commit: one retry, 0.2 s later, then the enqueue is logged as failed and the sweeps do
+# the work (aftersales.common.queueing). Celery's default, 3 retries, made a request wait four times
+# REDIS_TIMEOUT_SECONDS on a Redis that hangs.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0.2, "interval_step": 0.2, "interval_max": 0.2}
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Each call to a Redis that hangs waits this long at most.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_timeout": REDIS_TIMEOUT_SECONDS,
+        "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+    }
 # Celery closes the database connection after every task unless told to reuse it; aftersales.celery
 # closes old or broken ones around each task instead, as Django does around each request.
 CELERY_DB_REUSE_MAX = 10**9
@@ -211,6 +228,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = env.str("CELERY_BEAT_SCHEDULE_FILENAME", default=str(VAR_DIR / "celerybeat-schedule"))
 DEADLINE_SWEEP_INTERVAL_SECONDS = env.float("DEADLINE_SWEEP_INTERVAL_SECONDS", default=60.0)
 DEADLINE_SWEEP_BATCH_SIZE = env.int("DEADLINE_SWEEP_BATCH_SIZE", default=5000)
+# Notification and ticket e-mails whose task never reached the broker (it was down) are sent by a sweep
+# this often (one younger than this is left to its own task).
+NOTIFICATION_EMAIL_SWEEP_INTERVAL_SECONDS = env.float("NOTIFICATION_EMAIL_SWEEP_INTERVAL_SECONDS", default=60.0)
 # Price protection: how often prices recorded ahead of time are checked for taking effect (R-PP).
 PRICE_DROP_SWEEP_INTERVAL_SECONDS = env.float("PRICE_DROP_SWEEP_INTERVAL_SECONDS", default=600.0)
 WEEKLY_SUMMARY_HOUR = env.int("WEEKLY_SUMMARY_HOUR", default=8)
@@ -223,6 +243,14 @@ CELERY_BEAT_SCHEDULE = {
     "purge-expired-evidence": {
         "task": "aftersales.cases.tasks.purge_expired_evidence",
         "schedule": crontab(hour=3, minute=40),
+    },
+    "send-unsent-notification-emails": {
+        "task": "aftersales.cases.tasks.send_unsent_notification_emails",
+        "schedule": NOTIFICATION_EMAIL_SWEEP_INTERVAL_SECONDS,
+    },
+    "send-unsent-ticket-mail": {
+        "task": "techsupport.tasks.send_unsent_ticket_mail",
+        "schedule": NOTIFICATION_EMAIL_SWEEP_INTERVAL_SECONDS,
     },
     "check-business-calendar": {
         "task": "aftersales.cases.tasks.check_business_calendar",

@@ -24,6 +24,9 @@ urlpatterns = [
     path("", include("techsupport.urls")),
 ]
 
+# The database unreachable is a 503 with Retry-After; anything else Django's plain 500.
+handler500 = "aftersales.common.unavailable.server_error"
+
 if settings.DEBUG:
     from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 

@@ -318,11 +318,23 @@ class MailMessage(models.Model):
         "cases.CaseEvent", models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("timeline entry")
     )
     at = models.DateTimeField(_("at"))
+    # Outgoing: the notification it carries and when it left, so a sweep sends the ones whose task
+    # never reached the broker (techsupport.mail.outgoing).
+    notification = models.ForeignKey(
+        "cases.Notification", models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("notification")
+    )
+    automatic = models.BooleanField(_("automatic answer"), default=False)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("e-mail message")
         verbose_name_plural = _("e-mail messages")
         ordering = ["at"]
+        indexes = [
+            models.Index(
+                fields=["at"], condition=models.Q(direction="out", sent_at__isnull=True), name="techsupport_mail_unsent"
+            )
+        ]
 
     def __str__(self):
         return self.message_id

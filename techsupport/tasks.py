@@ -21,6 +21,12 @@ def send_ticket_mail(message_pk: int, notification_pk: int, automatic: bool = Fa
     return mail.send_ticket_mail(message_pk=message_pk, notification_pk=notification_pk, automatic=automatic)
 
 
+@shared_task(name="techsupport.tasks.send_unsent_ticket_mail")
+def send_unsent_ticket_mail() -> int:
+    """Beat: the ticket e-mails whose task never reached the broker (it was down) or was lost."""
+    return mail.send_unsent()
+
+
 @shared_task(name="techsupport.tasks.fetch_support_mail")
 def fetch_support_mail() -> dict:
     """Periodic (beat, when SUPPORT_IMAP_URL is set): file the support mailbox's unread mail."""

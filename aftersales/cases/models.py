@@ -230,7 +230,13 @@ class Notification(models.Model):
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["user", "read_at"], name="cases_notification_unread")]
+        indexes = [
+            models.Index(fields=["user", "read_at"], name="cases_notification_unread"),
+            # The few not e-mailed yet, for the sweeper that sends those whose task was lost.
+            models.Index(
+                fields=["created_at"], condition=models.Q(emailed_at__isnull=True), name="cases_notification_unsent"
+            ),
+        ]
 
     def __str__(self):
         return self.title

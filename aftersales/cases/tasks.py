@@ -15,6 +15,12 @@ def send_notification_emails(ids: list[int]) -> int:
     return notifications.send_emails(ids)
 
 
+@shared_task(name="aftersales.cases.tasks.send_unsent_notification_emails")
+def send_unsent_notification_emails() -> int:
+    """Beat: the e-mails whose task never reached the broker (it was down) or was lost."""
+    return notifications.send_unsent_emails()
+
+
 @shared_task(name="aftersales.cases.tasks.check_business_calendar")
 def check_business_calendar() -> list[int]:
     return calendar.warn_if_years_missing()

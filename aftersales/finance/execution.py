@@ -28,6 +28,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from aftersales.common import queueing
 from aftersales.common.locks import lock_one
 
 from . import services
@@ -158,16 +159,31 @@ def nudge() -> None:
     """Ask a worker to pay the due refunds, unless a nudge is already waiting in the queue."""
     from .tasks import pay_due_refunds
 
-    if _nudges_are_shared() and not cache.add(NUDGE_KEY, True, timeout=NUDGE_WAITING_SECONDS):
+    shared = _nudges_are_shared()
+    if shared and not _mark_nudge_waiting():
         return
-    pay_due_refunds.delay()
+    if not queueing.delay(pay_due_refunds, swept_by="sweep_refunds") and shared:
+        nudge_received()  # none is waiting after all: the next approval tries again
+
+
+def _mark_nudge_waiting() -> bool:
+    """Whether no nudge was waiting (and now one is). A cache that cannot be reached says yes: an extra
+    nudge costs a worker one empty look, a missing one a refund paid a sweep later."""
+    try:
+        return cache.add(NUDGE_KEY, True, timeout=NUDGE_WAITING_SECONDS)
+    except Exception as exc:  # each cache backend raises its own errors (redis-py's ConnectionError …)
+        log.warning("cache unreachable, refund nudge sent without the waiting mark: %s", exc)
+        return True
 
 
 def nudge_received() -> None:
     """A worker took the nudge: refunds approved from now on need a new one. Refunds approved before
     this are visible to the worker's claims, which come after it."""
     if _nudges_are_shared():
-        cache.delete(NUDGE_KEY)
+        try:
+            cache.delete(NUDGE_KEY)
+        except Exception as exc:  # the mark expires on its own
+            log.warning("cache unreachable, refund nudge mark left to expire: %s", exc)
 
 
 def requeue_stalled(*, now: datetime | None = None) -> int:

@@ -7,17 +7,18 @@ How a reply leaves, and what each crash does:
 1. In the agent's reply transaction (`thread_reply_on_commit`): the reply's portal notification is
    marked e-mailed (the core mailer skips it) and a `MailMessage(direction=out)` row records the
    Message-ID this e-mail will have. A crash before commit: no reply, no row, nothing sent.
-2. After commit the `send_ticket_mail` task is queued. A crash between commit and queueing: the reply
-   is on the ticket and in the portal, the e-mail is not sent (as with every after-commit side effect
-   here; the same window as the core notifications').
-3. The task renders the e-mail from the recorded row and sends it. SMTP failing (OSError) retries the
+2. After commit the `send_ticket_mail` task is queued. A crash between commit and queueing, or a
+   broker that is down: the row waits unsent, and `send_unsent` (beat) sends it later.
+3. The task renders the e-mail from the recorded row and sends it, under the row's lock, then marks
+   it sent (`sent_at`): the task and the sweep never both send it. SMTP failing (OSError) retries the
    task; the row is read again, so every try sends the same mail with the same Message-ID. A crash
-   after the server accepted it but before the task was acknowledged re-sends that same message
-   (same Message-ID: mail programs show it once), never a second, different one.
+   after the server accepted it but before it was marked re-sends that same message (same
+   Message-ID: mail programs show it once), never a second, different one.
 
 Recording the Message-ID before sending is the choice: a mail with a Message-ID we did not keep
 could be answered, and that answer would open a new ticket instead of landing on this one."""
 
+from datetime import timedelta
 from email.utils import make_msgid, parseaddr
 
 from django.conf import settings
@@ -29,7 +30,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from aftersales.cases.models import Notification
-from aftersales.cases.notifications import one_line
+from aftersales.cases.notifications import UNSENT_MAX_AGE, one_line
+from aftersales.common import queueing
 
 from ..models import MailMessage
 
@@ -64,7 +66,13 @@ def thread_notification_on_commit(*, case, notification, event=None, automatic: 
     now = timezone.now()
     Notification.objects.filter(pk=notification.pk).update(emailed_at=now)
     message = MailMessage.objects.create(
-        message_id=new_message_id(), case=case, direction=MailMessage.Direction.OUT, event=event, at=now
+        message_id=new_message_id(),
+        case=case,
+        direction=MailMessage.Direction.OUT,
+        event=event,
+        at=now,
+        notification=notification,
+        automatic=automatic,
     )
     transaction.on_commit(lambda: _enqueue(message.pk, notification.pk, automatic))
     return message
@@ -73,7 +81,7 @@ def thread_notification_on_commit(*, case, notification, event=None, automatic: 
 def _enqueue(message_pk: int, notification_pk: int, automatic: bool) -> None:
     from ..tasks import send_ticket_mail
 
-    send_ticket_mail.delay(message_pk, notification_pk, automatic)
+    queueing.delay(send_ticket_mail, message_pk, notification_pk, automatic, swept_by="send_unsent_ticket_mail")
 
 
 def thread_of(message: MailMessage) -> list[str]:
@@ -122,15 +130,37 @@ def build(message: MailMessage, notification: Notification, *, automatic: bool =
     )
 
 
+@transaction.atomic
 def send_ticket_mail(*, message_pk: int, notification_pk: int, automatic: bool = False) -> bool:
-    """Send the recorded e-mail (the task's body). False when its rows are gone (ticket deleted)."""
+    """Send the recorded e-mail (the task's body) and mark it sent. False when its rows are gone
+    (ticket deleted) or it was sent already (or is being sent by another worker)."""
     message = (
-        MailMessage.objects.select_related("case__customer")
-        .filter(pk=message_pk, direction=MailMessage.Direction.OUT)
+        MailMessage.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("case__customer")
+        .filter(pk=message_pk, direction=MailMessage.Direction.OUT, sent_at__isnull=True)
         .first()
     )
     notification = Notification.objects.filter(pk=notification_pk).first()
     if message is None or notification is None:
         return False
     build(message, notification, automatic=automatic).send()
+    MailMessage.objects.filter(pk=message.pk).update(sent_at=timezone.now())
     return True
+
+
+def send_unsent(*, now=None) -> int:
+    """The ticket e-mails whose task never reached the broker (it was down) or was lost: sent now, each
+    once. Younger than one sweep interval: left to their task; older than a day: no longer news."""
+    now = now or timezone.now()
+    grace = timedelta(seconds=settings.NOTIFICATION_EMAIL_SWEEP_INTERVAL_SECONDS)
+    unsent = MailMessage.objects.filter(  # the partial index techsupport_mail_unsent
+        direction=MailMessage.Direction.OUT,
+        sent_at__isnull=True,
+        notification__isnull=False,
+        at__lte=now - grace,
+        at__gte=now - UNSENT_MAX_AGE,
+    ).order_by("pk")
+    sent = 0
+    for pk, notification_pk, automatic in unsent.values_list("pk", "notification_id", "automatic")[:5000]:
+        sent += send_ticket_mail(message_pk=pk, notification_pk=notification_pk, automatic=automatic)
+    return sent
