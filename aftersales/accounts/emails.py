@@ -63,10 +63,8 @@ def registration(pending_id: int) -> bool:
 def password_reset(email: str, language: str) -> int:
     sent = 0
     for user in User.objects.filter(email__iexact=email, is_active=True):
-        path = reverse(
-            "password_reset_confirm",
-            kwargs={"uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": default_token_generator.make_token(user)},
-        )
+        uid, token = urlsafe_base64_encode(force_bytes(user.pk)), default_token_generator.make_token(user)
+        path = reverse("password_reset_confirm", kwargs={"uidb64": uid, "token": token})
         with translation.override(_language(user, language)):
             _send(
                 to=user.email,

@@ -5,26 +5,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0003_user_tier'),
+        ("accounts", "0003_user_tier"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PendingRegistration',
+            name="PendingRegistration",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('email', models.EmailField(max_length=254, verbose_name='e-mail address')),
-                ('full_name', models.CharField(blank=True, max_length=150, verbose_name='full name')),
-                ('password', models.CharField(max_length=128, verbose_name='password')),
-                ('language', models.CharField(blank=True, max_length=10)),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("email", models.EmailField(max_length=254, verbose_name="e-mail address")),
+                ("full_name", models.CharField(blank=True, max_length=150, verbose_name="full name")),
+                ("password", models.CharField(max_length=128, verbose_name="password")),
+                ("language", models.CharField(blank=True, max_length=10)),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
             ],
             options={
-                'verbose_name': 'pending registration',
-                'verbose_name_plural': 'pending registrations',
-                'indexes': [models.Index(django.db.models.functions.text.Lower('email'), name='accounts_pending_email_ci')],
+                "verbose_name": "pending registration",
+                "verbose_name_plural": "pending registrations",
+                "indexes": [
+                    models.Index(django.db.models.functions.text.Lower("email"), name="accounts_pending_email_ci")
+                ],
             },
         ),
     ]
