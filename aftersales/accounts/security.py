@@ -64,3 +64,11 @@ def email_key(email: str) -> str:
 
 def user_key(user) -> str:
     return f"user:{user.pk}"
+
+
+def limit_customer(request, action: str = "case-create") -> None:
+    """A customer opening a case (return, exchange, repair, warranty claim, ticket: "case-create") or
+    filing a price-protection claim ("claim"), by API or portal: one counter per customer and action.
+    Staff opening cases for customers (the desk) are not limited."""
+    if not request.user.is_staff:
+        limit(request, action, user_key(request.user))
