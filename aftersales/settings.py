@@ -133,7 +133,7 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "portal:home"
 LOGOUT_REDIRECT_URL = "login"
 # django-axes first: it refuses a locked-out (account, IP) before the password is even checked.
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AUTHENTICATION_BACKENDS = ["aftersales.accounts.backends.LockoutBackend", "django.contrib.auth.backends.ModelBackend"]
 
 # --- Abuse protection (README "Accounts security") ------------------------------------------------
 # Links e-mailed to verify a new account or reset a password work once, for this many hours.
