@@ -1,11 +1,14 @@
 """Writes on users: creating customers and staff with their role, and customers' self-service
 (registration confirmed by an e-mailed link, password reset). README "Accounts security"."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.models import Group
 from django.core import signing
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -49,6 +52,9 @@ def register(*, email: str, full_name: str, password: str) -> PendingRegistratio
 
     email = User.objects.normalize_email(email).strip().lower()
     PendingRegistration.objects.filter(email__iexact=email).delete()
+    # Registrations whose link has expired are of no use: each new one sweeps them away.
+    expired = timezone.now() - timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
+    PendingRegistration.objects.filter(created_at__lt=expired).delete()
     pending = PendingRegistration.objects.create(
         email=email, full_name=full_name.strip(), password=make_password(password), language=get_language() or ""
     )
