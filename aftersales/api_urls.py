@@ -1,10 +1,11 @@
 """/api/v1/: each area's routes live in its own api module."""
 
 from django.urls import include, path
-from rest_framework.authtoken.views import obtain_auth_token
+
+from aftersales.accounts.api import TokenView
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", TokenView.as_view(), name="api-token"),
     path("", include("aftersales.orders.api_urls")),
     path("", include("aftersales.cases.api_urls")),
     # Feature apps

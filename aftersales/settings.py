@@ -47,6 +47,9 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     # the shared core
     "aftersales.common",
     "aftersales.accounts",
@@ -71,9 +74,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): a TOTP code was entered
+    "aftersales.accounts.middleware.StaffTwoFactorMiddleware",
     "aftersales.accounts.middleware.UserLanguageMiddleware",  # after auth: the profile's language wins
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into the lockout page
 ]
 
 ROOT_URLCONF = "aftersales.urls"
@@ -136,6 +142,39 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "portal:home"
 LOGOUT_REDIRECT_URL = "login"
+# django-axes first: it refuses a locked-out (account, IP) before the password is even checked.
+AUTHENTICATION_BACKENDS = ["aftersales.accounts.backends.LockoutBackend", "django.contrib.auth.backends.ModelBackend"]
+
+# --- Abuse protection (README "Accounts security") ------------------------------------------------
+# Links e-mailed to verify a new account or reset a password work once, for this many hours.
+PASSWORD_RESET_TIMEOUT = env.int("ACCOUNT_LINK_HOURS", default=24) * 3600
+# Rate limits ("N/period", period s, m, h or d, e.g. "10/5m"), counted in the cache (CACHES: shared by
+# every process when CACHE_URL is Redis). Login: per IP and per account (portal, dashboard, API token);
+# register and password reset: per IP and per e-mail; case creation and price-protection claims: per customer.
+RATELIMIT_ENABLED = env.bool("RATELIMIT_ENABLED", default=True)
+RATELIMIT_LOGIN = env.str("RATELIMIT_LOGIN", default="10/5m")
+RATELIMIT_REGISTER = env.str("RATELIMIT_REGISTER", default="5/h")
+RATELIMIT_PASSWORD_RESET = env.str("RATELIMIT_PASSWORD_RESET", default="5/h")
+RATELIMIT_CASE_CREATE = env.str("RATELIMIT_CASE_CREATE", default="20/h")
+RATELIMIT_CLAIM = env.str("RATELIMIT_CLAIM", default="10/h")
+# Behind a proxy the client's address is in a header, e.g. HTTP_X_REAL_IP (the proxy must set it).
+RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="REMOTE_ADDR")
+# Lockout (django-axes): this many failed logins of one account from one IP lock that pair out for the
+# cool-off; other IPs (the account's owner) still log in, and staff unlock from the dashboard
+# (Axes › Access attempts › delete).
+AXES_ENABLED = env.bool("LOGIN_LOCKOUT_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("LOGIN_LOCKOUT_FAILURES", default=5)
+AXES_COOLOFF_TIME = env.float("LOGIN_LOCKOUT_MINUTES", default=30.0) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # failures are kept (AccessAttempt); not a row per successful login
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_CLIENT_IP_CALLABLE = "aftersales.accounts.security.client_ip"
+AXES_USERNAME_CALLABLE = "aftersales.accounts.security.login_username"
+# Staff (is_staff) confirm every login with a TOTP code (django-otp) before any page but the code's own.
+STAFF_TWO_FACTOR = env.bool("STAFF_TWO_FACTOR", default=True)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="") or env.str("SHOP_NAME", default="Demo Shop")
 
 # --- Language, time, money -------------------------------------------------------------------
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")
@@ -397,5 +436,5 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from aftersales.accounts.security import limit_customer
 from aftersales.common.errors import DomainError
 from aftersales.orders.selectors import orders_visible_to
 
@@ -30,6 +31,7 @@ def order(request, number):
     error_message, error_rule, status = "", "", 200
     if request.method == "POST":
         try:
+            limit_customer(request, "claim")
             case = services.file_claim(order=order, actor=request.user)
         except DomainError as error:
             error_message, error_rule, status = error.text, getattr(error, "rule", ""), error.http_status

@@ -16,6 +16,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from aftersales.accounts.security import limit_customer
 from aftersales.cases.models import Case
 from aftersales.cases.selectors import cases_visible_to
 from aftersales.common.api import api_time, multipart_json
@@ -247,6 +248,7 @@ class ReturnSubmit(APIView):
             exchange_product = product_by_sku(data["exchange_sku"])
             if exchange_product is None:
                 raise ValidationFailed(fields={"exchange_sku": [_("No product with this SKU.")]})
+        limit_customer(request)
         case = services.submit_request(
             customer=request.user,
             order=order,

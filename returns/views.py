@@ -14,6 +14,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from aftersales.accounts.security import limit_customer
 from aftersales.cases.selectors import cases_visible_to
 from aftersales.common.errors import DomainError
 from aftersales.orders.selectors import orders_visible_to
@@ -86,6 +87,7 @@ def apply(request, number):
             )
             with_report = report_options_chosen(rows, kind, reason)
             try:
+                limit_customer(request)
                 case = services.submit_request(
                     customer=request.user,
                     order=order,

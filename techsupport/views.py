@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from aftersales.accounts.security import limit_customer
 from aftersales.cases.selectors import cases_visible_to
 from aftersales.common.errors import DomainError
 from aftersales.orders.selectors import orders_visible_to
@@ -92,6 +93,7 @@ def _open(request, form: TicketForm, choices):
     order = next((o for o in choices["orders"] if o.number == data["order"]), None)
     related = next((c for c in choices["cases"] if c.number == data["related_case"]), None)
     product = next((p for p in choices["products"] if p.pk == data["product"]), None)
+    limit_customer(request)
     case = tickets.open_ticket(
         customer=request.user,
         actor=request.user,

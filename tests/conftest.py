@@ -15,6 +15,12 @@ def _test_settings(settings, tmp_path, monkeypatch):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
     settings.LANGUAGE_CODE = "en"
+    # Abuse protection (README "Accounts security") is off here and on in the tests that prove it
+    # (tests/accounts: the `limits` and `two_factor` fixtures): hundreds of tests log staff in with
+    # force_login (no TOTP code) and create many cases quickly from one address, which is what they are
+    # about, not abuse. The lockout (django-axes) stays on: no test fails a login five times by accident.
+    settings.RATELIMIT_ENABLED = False
+    settings.STAFF_TWO_FACTOR = False
     # Production hashes a password with 1,000,000 PBKDF2 rounds (0.4 s here); most tests create users,
     # so that alone was most of the suite's time. Hashing strength is not what these tests prove.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -30,3 +30,18 @@ def test_a_sequential_scan_of_a_big_table_is_found_anywhere_in_the_plan():
         ],
     }
     assert explain.seq_scans(plan, {"cases_case", "finance_refund"}) == ["finance_refund"]
+
+
+def test_the_benched_server_and_pages_run_without_two_factor_and_rate_limits():
+    """wrk replays staff sessions made without a TOTP code and many requests from one address."""
+    env = load.gunicorn_env("postgres://bench", "redis://127.0.0.1:6379/9")
+    assert (env["STAFF_TWO_FACTOR"], env["RATELIMIT_ENABLED"]) == ("0", "0")
+
+
+def test_a_benched_session_names_a_backend_that_loads_users(db, customer):
+    from django.contrib.auth import BACKEND_SESSION_KEY, load_backend
+    from django.contrib.sessions.backends.db import SessionStore
+
+    cookie = load._session_cookie(customer)
+    store = SessionStore(cookie["Cookie"].split("=", 1)[1])
+    assert load_backend(store[BACKEND_SESSION_KEY]).get_user(customer.pk) == customer

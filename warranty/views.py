@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from aftersales.accounts.security import limit_customer
 from aftersales.cases.selectors import cases_visible_to
 from aftersales.common.errors import DomainError
 from aftersales.orders.guarantees import Remedy
@@ -182,6 +183,7 @@ def claim(request, line_id):
         if form.is_valid():
             data = form.cleaned_data
             try:
+                limit_customer(request)
                 case = services.file_claim(
                     customer=request.user,
                     line=line,

@@ -12,9 +12,12 @@ from django.utils.translation import gettext_lazy as _
 
 from aftersales.common.admin_site import brand
 
+from .forms import AdminLoginForm
 from .models import User
 
 brand(admin.site)
+# The dashboard's login counts attempts against the same limits as the portal's (RATELIMIT_LOGIN).
+admin.site.login_form = AdminLoginForm
 
 _PRIVILEGE_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
 

@@ -72,3 +72,24 @@ class User(AbstractUser):
 
     def has_role(self, role: str) -> bool:
         return self.groups.filter(name=role).exists()
+
+
+class PendingRegistration(models.Model):
+    """A "Create account" form sent but not confirmed yet: the account is created (or a storefront
+    customer's account claimed) only when the e-mailed link is followed and the password entered
+    again, so neither someone who does not own the mailbox nor someone who does but did not choose the
+    password (a registration made in their name) gets an account with orders in it."""
+
+    email = models.EmailField(_("e-mail address"))
+    full_name = models.CharField(_("full name"), max_length=150, blank=True)
+    password = models.CharField(_("password"), max_length=128)  # hashed, as User.password
+    language = models.CharField(max_length=10, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("pending registration")
+        verbose_name_plural = _("pending registrations")
+        indexes = [models.Index(Lower("email"), name="accounts_pending_email_ci")]
+
+    def __str__(self):
+        return self.email

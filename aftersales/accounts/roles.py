@@ -94,6 +94,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "cases.change_businessday",
         "cases.delete_businessday",
         "accounts.change_user",
+        # Failed logins (django-axes): deleting an (account, IP) row unlocks it.
+        "axes.view_accessattempt",
+        "axes.delete_accessattempt",
         "finance.view_refund",
         "finance.view_refundevent",
         "finance.view_refundsettings",

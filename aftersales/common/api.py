@@ -9,7 +9,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from .errors import DomainError, PolicyRefused, ValidationFailed
+from .errors import DomainError, PolicyRefused, RateLimited, ValidationFailed
 
 # DRF's formatting of a time and of money, for endpoints that build their rows as plain dicts: on a list
 # of rows a serializer's fields (built for every response) cost more than the rows themselves.
@@ -55,7 +55,8 @@ def exception_handler(exc, context):
         body = error_body(exc.code, exc.message, {k: [str(m) for m in v] for k, v in exc.fields.items()})
         if isinstance(exc, PolicyRefused):
             body["rule"] = exc.rule
-        return Response(body, status=exc.http_status)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+        return Response(body, status=exc.http_status, headers=headers)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

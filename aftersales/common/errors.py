@@ -56,3 +56,16 @@ class NotAllowed(DomainError):
     code = "permission_denied"
     http_status = 403
     default_message = _("You are not allowed to do this.")
+
+
+class RateLimited(DomainError):
+    """Too many of one action in the configured period (README "Accounts security"): the API answers
+    429 with Retry-After; the portal shows the message on the form."""
+
+    code = "rate_limited"
+    http_status = 429
+    default_message = _("Too many attempts. Please wait a while and try again.")
+
+    def __init__(self, message=None, *, retry_after: int, fields: dict | None = None):
+        self.retry_after = max(1, int(retry_after))
+        super().__init__(message, fields=fields)

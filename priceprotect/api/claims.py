@@ -8,6 +8,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from aftersales.accounts.security import limit_customer
 from aftersales.common.api import valid
 from aftersales.orders.selectors import orders_visible_to
 
@@ -56,6 +57,7 @@ class Claims(generics.ListAPIView):
     def post(self, request):
         data = valid(self.PriceProtectionClaimInput, request.data)
         order = get_object_or_404(orders_visible_to(request.user), number=data["order"])
+        limit_customer(request, "claim")
         case = services.file_claim(order=order, actor=request.user)
         return Response(render_claim(request, case), status=status.HTTP_201_CREATED)
 

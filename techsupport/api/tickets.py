@@ -13,6 +13,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from aftersales.accounts.security import limit_customer
 from aftersales.common.api import valid
 from aftersales.common.errors import NotAllowed
 
@@ -165,6 +166,7 @@ class Tickets(generics.ListAPIView):
             related = customer.cases.filter(number=data["related_case"]).first()
             if related is None:
                 raise serializers.ValidationError({"related_case": [_("Choose one of the customer's cases.")]})
+        limit_customer(request)
         case = tickets.open_ticket(
             customer=customer,
             actor=request.user,

@@ -2,6 +2,7 @@
 pytest-django's live server, which serves the static files too (its StaticFilesHandler)."""
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from django.conf import settings
 from django.utils import translation
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from aftersales.accounts.demo import current_code, ensure_demo_device
 from tests.factories import PASSWORD
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -43,6 +45,26 @@ def browser() -> Browser:
             chromium.close()
 
 
+@pytest.fixture(autouse=True)
+def _staff_two_factor(settings):
+    """Browser journeys log staff in as production does: password, then a TOTP code (log_in types it)."""
+    settings.STAFF_TWO_FACTOR = True
+
+
+def unused_code(device) -> str:
+    """A code of `device` it has not accepted yet: django-otp refuses a time step used before (a replay),
+    and a journey may log the same staff member in twice within 30 s; the next step is accepted too
+    (one step of tolerance), else wait for it."""
+    while True:
+        device.refresh_from_db()
+        now = time.time()
+        step_now = int((now - device.t0) // device.step)
+        step = max(step_now, device.last_t + 1)
+        if step <= step_now + device.tolerance:
+            return current_code(device, at=device.t0 + step * device.step)
+        time.sleep(device.step - (now - device.t0) % device.step + 0.1)
+
+
 @pytest.fixture
 def screenshots() -> Path:
     folder = Path(settings.VAR_DIR) / "screenshots"
@@ -64,7 +86,8 @@ def log_in(browser, live_server, browser_problems):
     that opened `url`, was sent to the login page and logged in there, and is back on `url`.
 
     `language` is the browser's (Accept-Language, so the login page is already in it); a user whose
-    profile names a language sees that one once logged in. `width` 390 is a phone's screen."""
+    profile names a language sees that one once logged in. `width` 390 is a phone's screen. Staff then
+    enter the code of their authenticator (the demo key's device, STAFF_TWO_FACTOR)."""
     contexts = []
 
     def on_response(response):
@@ -77,6 +100,7 @@ def log_in(browser, live_server, browser_problems):
             browser_problems.append(f"console: {message.text}")
 
     def log_in(user, url: str, language: str = "en", width: int = 1280) -> Page:
+        device = ensure_demo_device(user) if user.is_staff and settings.STAFF_TWO_FACTOR else None
         locale = {"en": "en-US", "zh-hans": "zh-CN"}[language]
         viewport = {"width": width, "height": 900 if width > 600 else 844}
         context = browser.new_context(base_url=live_server.url, locale=locale, viewport=viewport)
@@ -94,6 +118,11 @@ def log_in(browser, live_server, browser_problems):
         with translation.override(language):
             log_in_button = translation.gettext("Log in")
         page.get_by_role("button", name=log_in_button).click()
+        if device is not None:
+            # Not yet at `url`: the two-factor page first.
+            code = page.locator('input[name="code"]')
+            code.fill(unused_code(device))
+            code.press("Enter")
         expect(page).to_have_url(live_server.url + url)
         return page
 

@@ -62,6 +62,14 @@ def test_R_ORD_3_seed_demo_builds_a_believable_shop(client):
         assert client.login(email=email, password="demo-pass-2026"), email
         client.logout()
     assert User.objects.get(email="admin@demo.local").is_superuser
+    # STAFF_TWO_FACTOR: every staff login has the published demo key, and the summary says how to use it.
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from aftersales.accounts.demo import DEMO_TOTP_KEY, DEMO_TOTP_KEY_BASE32
+
+    staff = User.objects.filter(email__in=LOGINS, is_staff=True)
+    assert staff.count() >= 5 and all(TOTPDevice.objects.filter(user=u, key=DEMO_TOTP_KEY).exists() for u in staff)
+    assert DEMO_TOTP_KEY_BASE32 in output and "totp_code" in output
     assert "demo-storefront-token" in output and "/api/docs/" in output
 
     shop = APIClient()

@@ -10,6 +10,7 @@ from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from aftersales.accounts.security import limit_customer
 from aftersales.cases.models import Case, CaseKind
 from aftersales.common.api import valid
 from aftersales.common.errors import ValidationFailed
@@ -121,6 +122,7 @@ class ClaimFile(APIView):
             accessory = selectors.line_accessories(line).filter(pk=data["accessory_id"]).first()
             if accessory is None:
                 raise ValidationFailed(fields={"accessory_id": [_("No such accessory is sold for this item.")]})
+        limit_customer(request)
         case = services.file_claim(
             customer=request.user,
             line=line,

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from aftersales.accounts import roles
+from aftersales.accounts.demo import DEMO_TOTP_KEY_BASE32, ensure_demo_device
 from aftersales.accounts.models import User
 from aftersales.accounts.services import user_create
 from aftersales.cases import services as case_services
@@ -338,6 +339,9 @@ class Command(BaseCommand):
         emails = [email for email, _, _ in LOGINS] + [ADMIN_EMAIL]
         User.objects.filter(email__in=emails).update(password=self.password_hash, is_active=True)
         users["admin"] = admin
+        for user in users.values():
+            if user.is_staff:  # STAFF_TWO_FACTOR: the published demo key (aftersales.accounts.demo)
+                ensure_demo_device(user)
         return users
 
     def _storefront(self) -> Storefront:
@@ -771,6 +775,9 @@ class Command(BaseCommand):
         for email, role, _ in LOGINS:
             out(f"  {email:<26}{role:<13}{PASSWORD}")
         out(f"  {ADMIN_EMAIL:<26}{'superuser':<13}{PASSWORD}")
+        out("")
+        out("  Staff logins then ask for a two-factor code: add this key to an authenticator app")
+        out(f"  ({DEMO_TOTP_KEY_BASE32}) or run `.venv/bin/python manage.py totp_code agent@demo.local`.")
         out("")
         out(f"  Storefront {STOREFRONT_NAME!r} token: {STOREFRONT_TOKEN}")
         out(f"  Push an order: PUT {base_url}/api/v1/storefront/orders/<number>")
