@@ -50,6 +50,13 @@ PORTAL_FORMS = {
     "support:reply": "form",
     "kb:vote": "form",
     "kb:answered": "form",
+    "register": "form",
+    "register-sent": "ignored",
+    "password_reset_done": "ignored",
+    "register-confirm": "form",
+    "password_reset": "form",
+    "password_reset_confirm": "form",
+    "two-factor": "form",
 }
 
 
@@ -90,6 +97,8 @@ class World:
             "line_id": str(self.line.pk),
             "product_id": str(self.line.product_id),
             "slug": self.article.slug,
+            "token": "not-a-valid-link",  # the e-mailed links of registration and password reset
+            "uidb64": "MQ",
         }
         return "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m.group(1)], route)
 
