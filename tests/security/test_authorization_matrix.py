@@ -391,13 +391,30 @@ def url_patterns(resolver=None, prefix="", namespace=""):
             yield (name or route), route
 
 
+def unmatched(patterns: dict, rows: list[R]) -> tuple[list[str], list[str]]:
+    """(patterns with no row, rows with no pattern)."""
+    keys = {row.key for row in rows}
+    missing = sorted(f"{key}  ({route})" for key, route in patterns.items() if key not in keys)
+    return missing, sorted(keys - patterns.keys())
+
+
 def test_every_url_pattern_has_a_matrix_row():
-    patterns = dict(url_patterns())
-    rows = {row.key for row in ALL_ROWS}
-    missing = sorted(f"{key}  ({route})" for key, route in patterns.items() if key not in rows)
-    stale = sorted(rows - patterns.keys())
+    missing, stale = unmatched(dict(url_patterns()), ALL_ROWS)
     assert not missing, "URL patterns with no row in the authorization matrix:\n  " + "\n  ".join(missing)
     assert not stale, "matrix rows for URL patterns that no longer exist:\n  " + "\n  ".join(stale)
+
+
+def test_a_new_url_without_a_row_is_reported():
+    from django.urls import include, path
+
+    from aftersales import urls as project_urls
+
+    extra = URLResolver(
+        get_resolver().pattern,
+        [*project_urls.urlpatterns, path("accounts/", include([path("register/", lambda r: None, name="register")]))],
+    )
+    missing, stale = unmatched(dict(url_patterns(extra)), ALL_ROWS)
+    assert missing == ["register  (accounts/register/)"] and not stale
 
 
 def test_every_model_admin_is_in_the_matrix():
@@ -406,6 +423,12 @@ def test_every_model_admin_is_in_the_matrix():
         f"add to ADMIN_MODELS: {sorted(registered - set(ADMIN_MODELS))}; "
         f"remove: {sorted(set(ADMIN_MODELS) - registered)}"
     )
+
+
+def test_every_matrix_row_lets_someone_in():
+    """Each row has a positive control: some actor for whom the URL must work."""
+    closed = [row.key for row in MATRIX if not any(allowed(row, actor) for actor in ACTORS)]
+    assert not closed, f"rows nobody may use (no positive control): {closed}"
 
 
 # --- The world ------------------------------------------------------------------------------------------------
