@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from aftersales.common.api import api_time
+from aftersales.common.errors import NotAllowed
 
 from . import attachments, notifications, selectors, services
 from .models import Attachment, Case, CaseEvent, FeedbackReason, Notification
@@ -187,6 +188,8 @@ class CaseAttachmentUpload(APIView):
     @extend_schema(request={"multipart/form-data": CaseAttachmentInput}, responses={201: AttachmentOutput})
     def post(self, request, number):
         case = _visible_case(request, number)
+        if not attachments.may_attach(request.user, case):  # before validation, so its errors tell nothing
+            raise NotAllowed()
         serializer = self.CaseAttachmentInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         attachment = attachments.add_attachment(

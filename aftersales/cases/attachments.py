@@ -79,9 +79,17 @@ def display_name(name) -> str:
     return "" if name in {".", ".."} else name[:200]
 
 
+def may_attach(user, case: Case) -> bool:
+    """The case's customer, or staff with `cases.add_attachment`: reading a case (finance does) is not
+    enough to add files to it."""
+    if user.is_authenticated and user.pk == case.customer_id:
+        return True
+    return user_can_see_case(user, case) and user.has_perm("cases.add_attachment")
+
+
 @transaction.atomic
 def add_attachment(*, case: Case, uploaded_by, upload) -> Attachment:
-    if not user_can_see_case(uploaded_by, case):
+    if not may_attach(uploaded_by, case):
         raise NotAllowed()
     lock_one(Case, case.pk)  # serialises the count check per case
     if case.attachments.count() >= settings.ATTACHMENT_MAX_PER_CASE:

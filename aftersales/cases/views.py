@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, HttpResponseGone
 from django.shortcuts import get_object_or_404, redirect, render
@@ -110,6 +111,8 @@ def case_feedback(request, number):
 @require_POST
 def case_attachment_upload(request, number):
     case = _case(request, number)
+    if not attachments.may_attach(request.user, case):  # before the form, so its errors tell nothing
+        raise PermissionDenied
     form = AttachmentForm(request.POST, request.FILES)
     if form.is_valid():
         try:

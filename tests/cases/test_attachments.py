@@ -120,3 +120,14 @@ def test_R_WAR_5_shared_attachments_name_the_same_files_within_the_per_case_limi
     assert target.attachments.count() == 3 and source.attachments.count() == 3
     assert shared[0].file.open("rb").read() == originals[0].file.open("rb").read()
     assert target.events.filter(type="attachment", data__from_case=source.number).count() == 2
+
+
+def test_staff_who_read_cases_without_add_attachment_cannot_add_files(customer, agent):
+    """Finance reads every case (to check a refund) but has no `cases.add_attachment`: reading is not
+    adding. The authorization matrix (tests/security) found finance could upload to any case."""
+    case = factories.open_case(customer=customer)
+    finance = factories.StaffFactory(role="finance")
+    with pytest.raises(NotAllowed):
+        add_attachment(case=case, uploaded_by=finance, upload=photo())
+    assert add_attachment(case=case, uploaded_by=agent, upload=photo()).uploaded_by == agent
+    assert case.attachments.count() == 1

@@ -109,10 +109,11 @@ class LineUnits(APIView):
     def post(self, request, number, line_id):
         order = get_object_or_404(orders_visible_to(request.user), number=number)
         line = get_object_or_404(order.lines.select_related("order"), pk=line_id)
-        data = valid(self.WarrantyUnitInput, request.data)
         staff = request.user.is_staff
+        # Permission before validation: staff who may not register units learn nothing from field errors.
         if staff and not request.user.has_perm("cases.change_case"):
             raise NotAllowed()
+        data = valid(self.WarrantyUnitInput, request.data)
         before = set(line.units.values_list("pk", flat=True))
         unit = services.register_unit(
             line=line,
