@@ -174,6 +174,8 @@ AXES_CLIENT_IP_CALLABLE = "aftersales.accounts.security.client_ip"
 AXES_USERNAME_CALLABLE = "aftersales.accounts.security.login_username"
 # Staff (is_staff) confirm every login with a TOTP code (django-otp) before any page but the code's own.
 STAFF_TWO_FACTOR = env.bool("STAFF_TWO_FACTOR", default=True)
+# The dashboard never shows a TOTP secret or its QR code: a device is enrolled only by its owner.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="") or env.str("SHOP_NAME", default="Demo Shop")
 
 # --- Language, time, money -------------------------------------------------------------------

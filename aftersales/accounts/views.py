@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -141,7 +142,9 @@ def two_factor(request):
     """Staff, after the password: the code of their TOTP device. A staff member without a confirmed
     device enrols one here first (QR code and secret, shown until confirmed with a code)."""
     user = request.user
-    if user.is_verified() or not user.is_staff:
+    if not user.is_staff:
+        raise Http404  # customers have no second factor; the page does not exist for them
+    if user.is_verified():
         return redirect(_next(request))
     device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
     enrolling = device is None

@@ -43,6 +43,7 @@ def test_customers_are_not_asked_for_a_code(two_factor, customer):
     client.force_login(customer)
     assert client.get(reverse("api-tickets")).status_code == 200
     assert client.get(reverse("portal:case-list")).status_code == 200
+    assert client.get(reverse("two-factor")).status_code == 404
 
 
 def test_password_then_code_through_the_login_page_a_wrong_code_is_refused(two_factor, agent, device, settings):
