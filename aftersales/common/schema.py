@@ -24,7 +24,7 @@ ERRORS = {
     "400": _("Invalid input: the fields that are wrong and why."),
     "401": _("No credentials, or credentials that are not valid."),
     "403": _("Not allowed to do this."),
-    "404": _("No such object, or not yours; or a page past the end of the list."),
+    "404": _("No such object (in the path or the body), or not yours; or a page past the end of the list."),
     "409": _("The object is not in a state this action starts from, or was changed meanwhile."),
     "415": _("The request body's media type is not accepted."),
     "429": _("Too many requests: try again later."),
@@ -53,13 +53,17 @@ class AutoSchema(openapi.AutoSchema):
         parameters = operation.get("parameters", [])
         unsafe = self.method not in ("GET", "HEAD", "OPTIONS")
         codes = []
-        if "requestBody" in operation or any(p["in"] == "query" for p in parameters):
+        # Bad input, and a business rule refusing an action (a DomainError: PolicyRefused …) answer 400.
+        if unsafe or any(p["in"] == "query" for p in parameters):
             codes.append("400")
         if operation.get("security"):
             codes.append("401")  # a wrong token is refused even where anonymous callers are welcome
         if not all(isinstance(p, permissions.AllowAny) for p in self.view.get_permissions()):
             codes.append("403")
-        if any(p["in"] == "path" for p in parameters) or any(p["name"] == "page" for p in parameters):
+        # An object named in the path or the body (an order, a case) that is missing or someone else's is
+        # a 404, as is a page past the end of a list.
+        paged = any(p["name"] == "page" for p in parameters)
+        if any(p["in"] == "path" for p in parameters) or paged or (unsafe and "requestBody" in operation):
             codes.append("404")
         if unsafe and any(p["in"] == "path" for p in parameters):
             codes.append("409")
