@@ -35,7 +35,7 @@ class AttachmentOutput(serializers.ModelSerializer):
 
 
 class CaseOutput(serializers.ModelSerializer):
-    order = serializers.CharField(source="order.number", default=None)
+    order = serializers.CharField(source="order.number", default=None, allow_null=True)  # a ticket may have none
     status_label = serializers.CharField(source="get_status_display")
     kind_label = serializers.CharField(source="get_kind_display")
 

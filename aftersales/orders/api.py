@@ -48,7 +48,7 @@ class OrderLineOutput(serializers.ModelSerializer):
     sku = serializers.CharField(source="product.sku")
     unit_price_paid = _money()
     is_gift = serializers.BooleanField()
-    gift_of_line_no = serializers.IntegerField(source="gift_of.line_no", default=None)
+    gift_of_line_no = serializers.IntegerField(source="gift_of.line_no", default=None, allow_null=True)
 
     class Meta:
         model = OrderLine
