@@ -22,6 +22,12 @@ urlpatterns = [
     path("", include("techsupport.urls")),
 ]
 
+# JSON under /api/, Django's pages elsewhere (aftersales/common/error_pages.py).
+handler400 = "aftersales.common.error_pages.bad_request"
+handler403 = "aftersales.common.error_pages.permission_denied"
+handler404 = "aftersales.common.error_pages.page_not_found"
+handler500 = "aftersales.common.error_pages.server_error"
+
 if settings.DEBUG:
     from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 
