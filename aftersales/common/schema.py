@@ -38,15 +38,10 @@ class AutoSchema(openapi.AutoSchema):
         operation = super().get_operation(*args, **kwargs)
         if operation is None:
             return None
-        responses = operation["responses"]
+        ref = self.resolve_serializer(ErrorSerializer, "response").ref
         for code in self._error_codes(operation):
-            responses.setdefault(
-                code,
-                {
-                    "description": str(ERRORS[code]),
-                    "content": {"application/json": {"schema": self.resolve_serializer(ErrorSerializer, "response").ref}},
-                },
-            )
+            content = {"application/json": {"schema": dict(ref)}}  # a dict of its own: no YAML aliases
+            operation["responses"].setdefault(code, {"description": str(ERRORS[code]), "content": content})
         return operation
 
     def _error_codes(self, operation) -> list[str]:
