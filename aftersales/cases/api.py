@@ -9,7 +9,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from aftersales.common.api import api_time
+from aftersales.common.api import ID_MAX, api_time
 
 from . import attachments, notifications, selectors, services
 from .models import Attachment, Case, CaseEvent, FeedbackReason, Notification
@@ -226,7 +226,9 @@ class NotificationList(generics.ListAPIView):
 
 class NotificationsRead(APIView):
     class NotificationsReadInput(serializers.Serializer):
-        ids = serializers.ListField(child=serializers.IntegerField(), required=False)
+        ids = serializers.ListField(
+            child=serializers.IntegerField(min_value=1, max_value=ID_MAX), required=False, max_length=1000
+        )
 
     class NotificationsReadOutput(serializers.Serializer):
         marked = serializers.IntegerField()

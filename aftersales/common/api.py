@@ -26,6 +26,10 @@ def api_money(value) -> str:
     return _MONEY.to_representation(value)
 
 
+# The largest id a BigAutoField holds: a bigger number in a lookup overflows the database driver (a 500).
+ID_MAX = 2**63 - 1
+
+
 class MomentField(serializers.DateTimeField):
     """A date and time a client sends, in the years 2000 to 2099. Nothing an after-sales matter records
     happens outside them, and an older time renders with the zone's historical local offset
