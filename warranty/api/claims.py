@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from aftersales.cases.models import Case, CaseKind
-from aftersales.common.api import valid
+from aftersales.common.api import ID_MAX, valid
 from aftersales.common.errors import ValidationFailed
 from aftersales.orders.guarantees import Remedy
 
@@ -19,7 +19,7 @@ from .. import selectors, services
 from ..models import Accessory, Claim, PartUsed
 from ..policy import ACCESSORY, ACCESSORY_LABEL, Document, Fault, ServiceMode
 from ..workflow import IN_WORKSHOP
-from .base import ID_MAX, TEXT_MAX, WarrantyMultipartInput, body_and_photos, money
+from .base import TEXT_MAX, WarrantyMultipartInput, body_and_photos, money
 
 # --- Filing ------------------------------------------------------------------------------------------------
 
