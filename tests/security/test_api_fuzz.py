@@ -94,7 +94,9 @@ def shop(django_db_setup, django_db_blocker, tmp_path_factory, pytestconfig):
                 CELERY_TASK_ALWAYS_EAGER=True,
                 EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
                 PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
-                RATELIMIT_ENABLED=False,  # the rate limits have their own tests; here they would only say 429
+                # The rate limits have their own tests; here they would only answer 429 (ours, django-ratelimit's).
+                RATELIMIT_ENABLED=False,
+                RATELIMIT_ENABLE=False,
             )
         )
         # As Django's test client does: a request's end must not close the connection holding the
