@@ -208,7 +208,7 @@ class CaseFeedback(APIView):
 
 
 class NotificationOutput(serializers.ModelSerializer):
-    case = serializers.CharField(source="case.number", default=None)
+    case = serializers.CharField(source="case.number", default=None, allow_null=True)  # notices about no case
 
     class Meta:
         model = Notification
