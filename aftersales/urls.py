@@ -24,7 +24,11 @@ urlpatterns = [
     path("", include("techsupport.urls")),
 ]
 
-# The database unreachable is a 503 with Retry-After; anything else Django's plain 500.
+# JSON under /api/, Django's pages elsewhere (aftersales/common/error_pages.py); the database unreachable
+# is a 503 with Retry-After (aftersales/common/unavailable.py), anything else a plain 500.
+handler400 = "aftersales.common.error_pages.bad_request"
+handler403 = "aftersales.common.error_pages.permission_denied"
+handler404 = "aftersales.common.error_pages.page_not_found"
 handler500 = "aftersales.common.unavailable.server_error"
 
 if settings.DEBUG:

@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from aftersales.accounts.security import limit_customer
 from aftersales.cases.models import Case
 from aftersales.cases.selectors import cases_visible_to
-from aftersales.common.api import api_time, multipart_json
+from aftersales.common.api import ID_MAX, api_time, multipart_json
 from aftersales.common.errors import ValidationFailed
 from aftersales.orders.selectors import orders_visible_to, product_by_sku
 
@@ -186,8 +186,8 @@ def _valid(serializer_class, data) -> dict:
 
 
 class ReturnLineInput(serializers.Serializer):
-    line_id = serializers.IntegerField()
-    quantity = serializers.IntegerField(min_value=1)
+    line_id = serializers.IntegerField(min_value=1, max_value=ID_MAX)
+    quantity = serializers.IntegerField(min_value=1, max_value=100_000)
 
 
 class ReturnSubmit(APIView):

@@ -9,7 +9,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from aftersales.common.api import api_time
+from aftersales.common.api import ID_MAX, api_time
 from aftersales.common.errors import NotAllowed
 
 from . import attachments, notifications, selectors, services
@@ -47,7 +47,7 @@ class AttachmentOutput(serializers.ModelSerializer):
 
 
 class CaseOutput(serializers.ModelSerializer):
-    order = serializers.CharField(source="order.number", default=None)
+    order = serializers.CharField(source="order.number", default=None, allow_null=True)  # a ticket may have none
     status_label = serializers.CharField(source="get_status_display")
     kind_label = serializers.CharField(source="get_kind_display")
 
@@ -223,7 +223,7 @@ class CaseFeedback(APIView):
 
 
 class NotificationOutput(serializers.ModelSerializer):
-    case = serializers.CharField(source="case.number", default=None)
+    case = serializers.CharField(source="case.number", default=None, allow_null=True)  # notices about no case
 
     class Meta:
         model = Notification
@@ -241,7 +241,9 @@ class NotificationList(generics.ListAPIView):
 
 class NotificationsRead(APIView):
     class NotificationsReadInput(serializers.Serializer):
-        ids = serializers.ListField(child=serializers.IntegerField(), required=False)
+        ids = serializers.ListField(
+            child=serializers.IntegerField(min_value=1, max_value=ID_MAX), required=False, max_length=1000
+        )
 
     class NotificationsReadOutput(serializers.Serializer):
         marked = serializers.IntegerField()

@@ -12,8 +12,8 @@ from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import requires_csrf_token
-from django.views.defaults import server_error as django_server_error
 
+from . import error_pages
 from .api import error_body
 
 RETRY_AFTER_SECONDS = 5
@@ -28,7 +28,7 @@ def database_unavailable(exc: BaseException | None) -> bool:
 def server_error(request, template_name="500.html"):
     exc = sys.exc_info()[1]  # Django calls this handler while handling the exception
     if not database_unavailable(exc):
-        return django_server_error(request, template_name)
+        return error_pages.server_error(request, template_name)
     message = _("The service is briefly unavailable. Please try again in a few seconds.")
     if request.path.startswith("/api/"):
         response = JsonResponse(error_body("service_unavailable", message), status=503)

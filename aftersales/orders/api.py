@@ -16,7 +16,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from aftersales.common.api import api_money, api_time
+from aftersales.common.api import MomentField, api_money, api_time
 
 from . import selectors, services
 from .authentication import IsStorefront, StorefrontAuthentication
@@ -48,7 +48,7 @@ class OrderLineOutput(serializers.ModelSerializer):
     sku = serializers.CharField(source="product.sku")
     unit_price_paid = _money()
     is_gift = serializers.BooleanField()
-    gift_of_line_no = serializers.IntegerField(source="gift_of.line_no", default=None)
+    gift_of_line_no = serializers.IntegerField(source="gift_of.line_no", default=None, allow_null=True)
 
     class Meta:
         model = OrderLine
@@ -258,19 +258,19 @@ class StorefrontOrderUpsert(StorefrontAPIView):
         class StorefrontParcelInput(serializers.Serializer):
             carrier = serializers.CharField(max_length=64)
             tracking_number = serializers.CharField(max_length=64)
-            shipped_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-            signed_for_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+            shipped_at = MomentField(required=False, allow_null=True, default=None)
+            signed_for_at = MomentField(required=False, allow_null=True, default=None)
 
         number = serializers.CharField(max_length=64, required=False)
         customer = StorefrontCustomerInput()
         payment_mode = serializers.ChoiceField(choices=PaymentMode.choices)
         is_b2b = serializers.BooleanField(required=False, default=False)
         currency = serializers.RegexField(r"^[A-Z]{3}$", max_length=3, required=False)
-        placed_at = serializers.DateTimeField()
-        paid_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-        left_warehouse_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-        signed_for_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-        cancelled_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+        placed_at = MomentField()
+        paid_at = MomentField(required=False, allow_null=True, default=None)
+        left_warehouse_at = MomentField(required=False, allow_null=True, default=None)
+        signed_for_at = MomentField(required=False, allow_null=True, default=None)
+        cancelled_at = MomentField(required=False, allow_null=True, default=None)
         shipping_address = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
         goods_total = _money(min_value=0)
         discount_total = _money(min_value=0, required=False, default=ZERO)
@@ -306,9 +306,9 @@ class StorefrontOrderMilestones(StorefrontAPIView):
     Idempotent; a signed-for time before the warehouse exit is refused."""
 
     class StorefrontMilestonesInput(serializers.Serializer):
-        left_warehouse_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-        signed_for_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-        cancelled_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+        left_warehouse_at = MomentField(required=False, allow_null=True, default=None)
+        signed_for_at = MomentField(required=False, allow_null=True, default=None)
+        cancelled_at = MomentField(required=False, allow_null=True, default=None)
 
         def validate(self, attrs):
             if not any(attrs.values()):
@@ -390,8 +390,8 @@ class StorefrontPriceChanges(StorefrontAPIView):
     class StorefrontPriceChangeInput(serializers.Serializer):
         price = _money(min_value=0)
         kind = serializers.ChoiceField(choices=PriceKind.choices)
-        effective_at = serializers.DateTimeField()
-        ends_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+        effective_at = MomentField()
+        ends_at = MomentField(required=False, allow_null=True, default=None)
         note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
     def _product(self, sku):

@@ -14,7 +14,6 @@ from aftersales.finance import ledger
 from .. import overview
 from ..models import MONEY
 
-ID_MAX = 2**63 - 1
 TEXT_MAX = 2000
 
 

@@ -9,11 +9,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from aftersales.accounts.security import limit_customer
-from aftersales.common.api import valid
+from aftersales.common.api import ID_MAX, valid
 from aftersales.orders.selectors import orders_visible_to
 
 from .. import overview, services
-from .base import ID_MAX, TEXT_MAX, PriceProtectionClaimOutput, claim_case, render_claim
+from .base import TEXT_MAX, PriceProtectionClaimOutput, claim_case, render_claim
 
 CLAIM_DESCRIPTION = """Claim every price drop of your order at once, with one click (DOMAIN §4): 201 with the
 claim, compensated at once (a coupon by default; the order repriced while a COD or pickup order is still

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from aftersales.accounts.security import limit_customer
-from aftersales.common.api import valid
+from aftersales.common.api import ID_MAX, valid
 from aftersales.common.errors import NotAllowed
 
 from ..models import Category, Channel, Priority, SlaFlag, Team, Ticket
@@ -22,7 +22,6 @@ from ..services import tickets
 from ..workflow import STATUSES, WORK
 
 TEXT_MAX = tickets.BODY_MAX
-ID_MAX = 2**63 - 1
 
 
 def is_desk(user) -> bool:

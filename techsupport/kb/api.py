@@ -19,14 +19,13 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from aftersales.common.api import valid
+from aftersales.common.api import ID_MAX, valid
 from aftersales.common.errors import ValidationFailed
 from aftersales.orders.models import Product
 
 from ..models import Article
 from . import selectors, services
 
-ID_MAX = 2**63 - 1
 SEARCH_LIMIT = 50
 
 

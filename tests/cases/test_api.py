@@ -122,6 +122,14 @@ def test_notifications_list_and_mark_read(api, customer, agent):
     assert api.get(reverse("api-notification-list")).json()["results"][0]["read_at"] is not None
 
 
+def test_marking_notifications_read_refuses_ids_no_database_holds(api, customer):
+    """Found by the API fuzz test: an id past 2**63 overflowed the database driver (a 500)."""
+    api.force_authenticate(customer)
+    response = api.post(reverse("api-notifications-read"), {"ids": [2**63, 1]}, format="json")
+    assert response.status_code == 400 and list(response.json()["fields"]) == ["ids.0"]
+    assert api.post(reverse("api-notifications-read"), {"ids": [1] * 1001}, format="json").status_code == 400
+
+
 def test_schema_and_docs_are_served(client):
     schema = client.get("/api/schema/")
     assert schema.status_code == 200 and b"/api/v1/cases/" in schema.content

@@ -158,8 +158,11 @@ def test_R_ORD_3_the_same_price_change_twice_is_stored_once(shop, phones):
         ({"price": "1.00", "kind": "bargain"}, {"kind"}),
         ({"price": "-1.00", "kind": "coupon"}, {"price"}),
         ({"price": "1.00", "kind": "coupon", "ends_at": "2020-01-01T00:00:00+08:00"}, {"ends_at"}),
+        # Found by the API fuzz test: a year-1197 time was stored, then rendered with a "+08:05:43" offset.
+        ({"price": "1.00", "kind": "coupon", "effective_at": "1197-11-21T10:48:23Z"}, {"effective_at"}),
+        ({"price": "1.00", "kind": "coupon", "ends_at": "2100-01-01T00:00:00Z"}, {"ends_at"}),
     ],
-    ids=["unknown-kind", "negative-price", "ends-before-start"],
+    ids=["unknown-kind", "negative-price", "ends-before-start", "year-1197", "year-2100"],
 )
 def test_R_ORD_3_bad_price_change_gets_field_errors(shop, phones, data, fields):
     """R-ORD-3: bad price change gets field errors."""

@@ -99,7 +99,7 @@ def test_unknown_line_is_a_400_on_its_field(api, customer):
     order = make_order(customer)
     other = make_order(customer)
     api.force_authenticate(customer)
-    for line_id in (999999, other.lines.get().pk):
+    for line_id in (999999, other.lines.get().pk, 2**63, 0):  # no such id, or none a database holds
         response = submit(api, body(order, lines=[{"line_id": line_id, "quantity": 1}]))
         assert response.status_code == 400
         assert response.json()["code"] == "invalid" and "lines.0.line_id" in response.json()["fields"]

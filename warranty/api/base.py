@@ -7,7 +7,6 @@ from aftersales.common.api import multipart_json
 from ..models import MONEY
 
 TEXT_MAX = 4000
-ID_MAX = 2**63 - 1  # a larger id is no id: refused as a field error, not passed to the database
 
 
 def money(**kwargs):

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from aftersales.accounts.security import limit_customer
 from aftersales.cases.models import Case, CaseKind
-from aftersales.common.api import valid
+from aftersales.common.api import ID_MAX, valid
 from aftersales.common.errors import ValidationFailed
 from aftersales.orders.guarantees import Remedy
 
@@ -20,7 +20,7 @@ from .. import selectors, services
 from ..models import Accessory, Claim, PartUsed
 from ..policy import ACCESSORY, ACCESSORY_LABEL, Document, Fault, ServiceMode
 from ..workflow import IN_WORKSHOP
-from .base import ID_MAX, TEXT_MAX, WarrantyMultipartInput, body_and_photos, money
+from .base import TEXT_MAX, WarrantyMultipartInput, body_and_photos, money
 
 # --- Filing ------------------------------------------------------------------------------------------------
 

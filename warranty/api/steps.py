@@ -7,7 +7,7 @@ from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from aftersales.common.api import valid
+from aftersales.common.api import MomentField, valid
 
 from .. import services
 from ..policy import Diagnosis, Exclusion
@@ -126,7 +126,7 @@ class ClaimBookVisit(APIView):
     """Staff: accept an on-site claim with the technician's visit booked (R-WAR-5)."""
 
     class WarrantyVisitInput(serializers.Serializer):
-        visit_at = serializers.DateTimeField()
+        visit_at = MomentField()
         note = serializers.CharField(max_length=TEXT_MAX, required=False, allow_blank=True, default="")
 
     @extend_schema(request=WarrantyVisitInput, responses=WarrantyClaimOutput)
