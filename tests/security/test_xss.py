@@ -77,8 +77,9 @@ FIELDS = [
     ("techsupport.Release", "notes"),
 ]
 
-# What must never appear in HTML: a tag or attribute we did not write, or a template we evaluated.
-RAW = re.compile(r"<script>alert|<svg onload|<img src=x onerror|href=\"javascript:|81819", re.IGNORECASE)
+# What must never appear in HTML: a tag or attribute we did not write, or a template we evaluated (a word,
+# not a number: digits turn up by chance, e.g. in a Message-ID).
+RAW = re.compile(r"<script>alert|<svg onload|<img src=x onerror|href=\"javascript:|tmplevaluated", re.IGNORECASE)
 
 
 def payload(tag: str, max_length: int | None) -> str:
@@ -86,7 +87,8 @@ def payload(tag: str, max_length: int | None) -> str:
     if max_length is not None and max_length < 120:
         return f'"><svg onload=alert({tag})>'
     return (
-        f'<script>alert("{tag}")</script>"><img src=x onerror=alert("{tag}")>{{{{ 81818|add:1 }}}}javascript:alert(1)'
+        f'<script>alert("{tag}")</script>"><img src=x onerror=alert("{tag}")>'
+        '{{ "tmpl"|add:"evaluated" }}javascript:alert(1)'
     )
 
 
