@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from aftersales.common.errors import DomainError, ValidationFailed
 
@@ -114,3 +115,26 @@ def request_password_reset(*, email: str) -> None:
     from .tasks import send_password_reset_email
 
     _enqueue(send_password_reset_email, User.objects.normalize_email(email).strip().lower(), get_language() or "")
+
+
+def totp_device(user: User) -> tuple[TOTPDevice, bool]:
+    """A staff member's TOTP device, and whether they are still enrolling it: without a confirmed one, the
+    unconfirmed device they were shown (the same key on every visit until confirmed), made if none."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is not None:
+        return device, False
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).first() or TOTPDevice.objects.create(
+        user=user, name=_("Authenticator app"), confirmed=False
+    )
+    return device, True
+
+
+def verify_totp(*, device: TOTPDevice, code: str) -> bool:
+    """Whether `code` is the device's current one; the first right code confirms an enrolling device.
+    django-otp refuses a code already used (last_t) and slows down guessing (growing delays)."""
+    if not device.verify_token(code.strip()):
+        return False
+    if not device.confirmed:
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+    return True

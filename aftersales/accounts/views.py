@@ -14,7 +14,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.i18n import set_language as django_set_language
 from django_otp import login as otp_login
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from aftersales.common.errors import DomainError, RateLimited
 
@@ -69,7 +68,8 @@ def register(request):
 
 
 def register_sent(request):
-    return render(request, "accounts/register_sent.html")
+    message = _("We sent an e-mail to the address you gave. Open the link in it to finish creating your account.")
+    return render(request, "accounts/link_sent.html", {"message": message})
 
 
 @require_http_methods(["GET", "POST"])
@@ -116,7 +116,8 @@ def password_reset(request):
 
 
 def password_reset_done(request):
-    return render(request, "accounts/password_reset_done.html")
+    message = _("If an account uses this e-mail, we sent it a link to choose a password.")
+    return render(request, "accounts/link_sent.html", {"message": message})
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
@@ -146,20 +147,11 @@ def two_factor(request):
         raise Http404  # customers have no second factor; the page does not exist for them
     if user.is_verified():
         return redirect(_next(request))
-    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
-    enrolling = device is None
-    if enrolling:
-        device = TOTPDevice.objects.filter(user=user, confirmed=False).first() or TOTPDevice.objects.create(
-            user=user, name=_("Authenticator app"), confirmed=False
-        )
+    device, enrolling = services.totp_device(user)
     form = TotpForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
-        # django-otp refuses a code already used (last_t) and slows down guessing (growing delays).
-        if device.verify_token(form.cleaned_data["code"].strip()):
-            if enrolling:
-                device.confirmed = True
-                device.save(update_fields=["confirmed"])
+        if services.verify_totp(device=device, code=form.cleaned_data["code"]):
             otp_login(request, device)
             return redirect(_next(request))
         form.add_error("code", _("That code is not right, or was already used. Wait for the next one and try again."))
